@@ -1,0 +1,1 @@
+"""Benchmarks: one module per suite, each with ``main(argv)``; run through tools/benchmark.py."""

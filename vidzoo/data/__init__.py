@@ -1,0 +1,1 @@
+"""Data: annotations -> clip sampling -> decoding -> transforms -> datasets."""
