@@ -1,0 +1,107 @@
+"""The structured config schema, registered in Hydra's ConfigStore.
+
+Every YAML file under ``configs/`` is merged on top of these dataclasses, so a misspelt
+key or a wrong type fails at start-up instead of being silently ignored. Only the CLI
+layer (``vidzoo.cli``) imports Hydra; the engine reads plain attribute access.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+@dataclass
+class DataConfig:
+    """Where clips come from and how they are sampled and cropped."""
+
+    source: str = "synthetic"  # synthetic | ucf101 | hmdb51 | folder | csv
+    root: str = ""  # empty: the default cache folder (synthetic)
+    split: int = 1
+    num_frames: int = 8
+    stride: int = 2
+    resize: int = 64  # short side before cropping
+    crop_size: int = 56
+    test_clips: int = 3  # uniformly spaced clips per test video
+    test_crops: int = 1  # 1 (centre) or 3 (three-crop)
+    decoder: str = "pyav"
+    modality: str = "rgb"  # rgb | flow | rgb+flow
+    flow_root: str = ""
+    flow_length: int = 10
+    sampler: str = "random"  # random | segment | sequence
+    seq_clips: int = 4
+    skip_missing: bool = False
+    batch_size: int = 16
+    num_workers: int = 2
+    pin_memory: bool = True
+    persistent_workers: bool = False
+    prefetch_factor: int = 2
+    normalize_on_device: bool = False  # ship uint8 clips, normalise after the copy
+    synthetic: dict[str, Any] = field(default_factory=dict)  # generator kwargs
+    extra: dict[str, Any] = field(default_factory=dict)  # source-specific kwargs (csv path, ...)
+
+
+@dataclass
+class ModelConfig:
+    """A registry name plus its builder's keyword arguments."""
+
+    name: str = "c3d_small"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OptimConfig:
+    name: str = "sgd"  # sgd | adamw
+    lr: float = 0.05
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    fused: Optional[bool] = None  # None: fused kernels where the device supports them
+
+
+@dataclass
+class SchedConfig:
+    name: str = "cosine"  # cosine | step | constant
+    warmup_epochs: float = 1.0
+    min_lr: float = 0.0
+    step_epochs: list[int] = field(default_factory=lambda: [30, 60])
+    gamma: float = 0.1
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = 8
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16
+    grad_clip: float = 5.0  # max global grad norm; 0 disables
+    grad_accum: int = 1
+    label_smoothing: float = 0.0
+    channels_last: bool = False  # torch.channels_last_3d memory format for 5-D inputs
+    compile: bool = False  # torch.compile, falling back to eager when it fails
+    cudnn_benchmark: bool = True
+    output_dir: str = "runs/${now:%Y-%m-%d_%H-%M-%S}_${model.name}"
+    resume: bool = False
+    eval_every: int = 1  # epochs
+    keep_checkpoints: int = 2  # epoch checkpoints kept besides the best
+    progress: bool = True
+    tensorboard: bool = True
+    max_steps_per_epoch: int = 0  # 0 = the whole epoch (a smaller value is for smoke tests)
+    stop_after_epoch: int = 0  # stop (as if killed) after this epoch; 0 = never. For resume tests.
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    sched: SchedConfig = field(default_factory=SchedConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+def register_configs() -> None:
+    """Register the schema as ``vidzoo_schema`` so ``configs/config.yaml`` can extend it."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="vidzoo_schema", node=Config)

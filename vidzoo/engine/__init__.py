@@ -1,0 +1,1 @@
+"""Engine: trainer, evaluation, checkpoints, metrics, distributed, plots."""
