@@ -124,6 +124,8 @@ def save_checkpoint(
     """Atomically write a checkpoint directory (see module docstring) and return its path."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
+    for stale in directory.parent.glob(f".{directory.name}.tmp-*"):  # left by a killed process
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
     try:
         save_file(_tensors_for_saving(model_state), str(tmp / MODEL_FILE), metadata={"format": "pt"})
@@ -143,8 +145,8 @@ def save_checkpoint(
                 os.fsync(f.fileno())
         if directory.exists():
             # Re-running an epoch after a resume: retire the old copy first.
-            trash = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=directory.parent))
-            os.rename(directory, trash / directory.name)
+            trash = directory.parent / f".{directory.name}.old-{os.getpid()}"
+            os.rename(directory, trash)
             shutil.rmtree(trash)
         os.rename(tmp, directory)
         _fsync_dir(directory.parent)
