@@ -1,0 +1,221 @@
+"""``build_datasets``: the data config's plain arguments -> train/val datasets and what checkpoints record.
+
+The one entry point the trainer uses; it knows the sources (the embedded synthetic dataset, or
+``vidzoo.data.annotations.load_split`` for UCF101 / HMDB51 / folder / CSV) and the modalities (RGB here,
+optical flow through ``vidzoo.flow.dataset``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch.utils.data import Dataset
+
+from vidzoo.data.annotations import VideoRecord, read_ucf_style_split
+from vidzoo.data.dataset import VideoDataset
+from vidzoo.data.decoding import build_decoder
+from vidzoo.data.sampling import (
+    ClipSampler,
+    RandomClipSampler,
+    SegmentSampler,
+    SequenceClipSampler,
+    UniformClipSampler,
+)
+from vidzoo.data.transforms import KINETICS_MEAN, KINETICS_STD, eval_transform, flip_map_from_pairs, train_transform
+
+__all__ = ["DEFAULT_SYNTHETIC_ROOT", "DataBundle", "build_datasets", "build_sampler"]
+
+#: Where the synthetic dataset is cached when the caller passes no root.
+DEFAULT_SYNTHETIC_ROOT = Path("~/.cache/vidzoo/synthetic_motions")
+
+_SOURCES = ("synthetic", "ucf101", "hmdb51", "folder", "csv")
+_SAMPLERS = ("random", "segment", "sequence")
+_MODALITIES = ("rgb", "flow", "rgb+flow")
+
+
+@dataclass
+class DataBundle:
+    """Train/val datasets plus what a model and its checkpoint need to know about the data."""
+
+    train: Dataset
+    val: Dataset
+    class_names: list[str]
+    flip_pairs: list[tuple[str, str]] | None
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def build_sampler(
+    kind: str, *, train: bool, num_frames: int, stride: int = 1, test_clips: int = 1, seq_clips: int = 1
+) -> ClipSampler:
+    """The clip sampler for ``data.sampler`` = random | segment | sequence, in train or test mode.
+
+    random: one random clip (train) / ``test_clips`` evenly spaced clips (test) of ``num_frames`` frames.
+    segment: TSN, ``num_frames`` segments with one frame each (random in train, centre in test).
+    sequence: ``seq_clips`` consecutive clips of ``num_frames`` frames as one view (CNN + LSTM).
+    """
+    if kind == "random":
+        if train:
+            return RandomClipSampler(num_frames, stride)
+        return UniformClipSampler(num_frames, stride, num_clips=test_clips)
+    if kind == "segment":
+        return SegmentSampler(num_frames, 1, random=train)
+    if kind == "sequence":
+        return SequenceClipSampler(seq_clips, num_frames, stride, random=train)
+    raise ValueError(f"unknown data.sampler {kind!r}; choose one of {', '.join(_SAMPLERS)}")
+
+
+def _load_records(
+    source: str, root: str | Path | None, split: int, subset: str, synthetic_kwargs: dict | None
+) -> tuple[list[VideoRecord], list[str], list[tuple[str, str]] | None]:
+    if source == "synthetic":
+        from vidzoo.data.synthetic import FLIP_PAIRS, generate_synthetic_motions
+
+        if split != 1:
+            raise ValueError(f"the synthetic dataset has only split 1, got data.split={split}")
+        # the dataset's own seed lives in synthetic_kwargs: a new training seed must not regenerate it
+        root = generate_synthetic_motions(root or DEFAULT_SYNTHETIC_ROOT, **dict(synthetic_kwargs or {}))
+        records, classes = read_ucf_style_split(root / "splits", root / "videos", split, subset)
+        return records, classes, [tuple(p) for p in FLIP_PAIRS]
+    if source not in _SOURCES:
+        raise ValueError(f"unknown data.source {source!r}; choose one of {', '.join(_SOURCES)}")
+    if root is None:
+        raise ValueError(f"data.source={source} needs data.root (the dataset directory)")
+    from vidzoo.data.annotations import load_split  # written by the real-datasets helper
+
+    records, classes = load_split(source, root, split, subset)
+    return list(records), list(classes), None
+
+
+def _drop_missing(records: list[VideoRecord], subset: str, skip_missing: bool) -> list[VideoRecord]:
+    missing = [r for r in records if not Path(r.path).is_file()]
+    if not missing:
+        return records
+    if not skip_missing:
+        shown = ", ".join(r.path for r in missing[:3])
+        raise FileNotFoundError(
+            f"{len(missing)} of {len(records)} {subset} videos are missing (e.g. {shown}); "
+            "fix data.root or set data.skip_missing=true to train without them"
+        )
+    warnings.warn(f"skipping {len(missing)} missing {subset} videos (e.g. {missing[0].path})", stacklevel=3)
+    return [r for r in records if Path(r.path).is_file()]
+
+
+def build_datasets(
+    *,
+    source: str = "synthetic",
+    root: str | Path | None = None,
+    split: int = 1,
+    num_frames: int = 8,
+    stride: int = 2,
+    resize: int = 64,
+    crop_size: int = 56,
+    test_clips: int = 1,
+    test_crops: int = 1,
+    decoder: str = "pyav",
+    sampler: str = "random",
+    seq_clips: int = 1,
+    modality: str = "rgb",
+    flow_root: str | Path | None = None,
+    flow_length: int = 10,
+    skip_missing: bool = False,
+    seed: int = 0,
+    mean: tuple[float, ...] = KINETICS_MEAN,
+    std: tuple[float, ...] = KINETICS_STD,
+    output_uint8: bool = False,
+    synthetic_kwargs: dict | None = None,
+) -> DataBundle:
+    """Build the train and val (test-split) datasets.
+
+    ``source="synthetic"`` generates the synthetic-motions dataset under ``root`` once (cached; default
+    ``~/.cache/vidzoo/synthetic_motions``; ``synthetic_kwargs`` go to ``generate_synthetic_motions``).
+    Other sources read their split through ``vidzoo.data.annotations.load_split``. ``output_uint8=True``
+    skips normalisation (use ``normalize_batch`` on the device). Non-RGB modalities are built by
+    ``vidzoo.flow.dataset.build_flow_dataset``.
+    """
+    if modality not in _MODALITIES:
+        raise ValueError(f"unknown data.modality {modality!r}; choose one of {', '.join(_MODALITIES)}")
+    if sampler not in _SAMPLERS:
+        raise ValueError(f"unknown data.sampler {sampler!r}; choose one of {', '.join(_SAMPLERS)}")
+    preprocessing = {
+        "mean": list(mean),
+        "std": list(std),
+        "resize": resize,
+        "crop_size": crop_size,
+        "num_frames": num_frames,
+        "stride": stride,
+        "modality": modality,
+        "sampler": sampler,
+        "seq_clips": seq_clips,
+    }
+    datasets: dict[str, Dataset] = {}
+    class_names: list[str] = []
+    flip_pairs = None
+    for subset in ("train", "test"):
+        records, class_names, flip_pairs = _load_records(source, root, split, subset, synthetic_kwargs)
+        records = _drop_missing(records, subset, skip_missing)
+        if not records:
+            raise ValueError(f"the {subset} split of data.source={source} (root {root}) has no videos")
+        train = subset == "train"
+        if modality != "rgb":
+            from vidzoo.flow.dataset import build_flow_dataset  # written by the optical-flow helper
+
+            datasets[subset] = build_flow_dataset(
+                records,
+                subset,
+                class_names=class_names,
+                flip_pairs=flip_pairs,
+                num_frames=num_frames,
+                stride=stride,
+                resize=resize,
+                crop_size=crop_size,
+                test_clips=test_clips,
+                test_crops=test_crops,
+                decoder=decoder,
+                sampler=sampler,
+                seq_clips=seq_clips,
+                modality=modality,
+                flow_root=flow_root,
+                flow_length=flow_length,
+                mean=mean,
+                std=std,
+                output_uint8=output_uint8,
+                seed=seed,
+            )
+            continue
+        clip_sampler = build_sampler(
+            sampler, train=train, num_frames=num_frames, stride=stride, test_clips=test_clips, seq_clips=seq_clips
+        )
+        if train:
+            transform = train_transform(
+                resize,
+                crop_size,
+                flip_map=flip_map_from_pairs(class_names, flip_pairs),
+                mean=mean,
+                std=std,
+                output_uint8=output_uint8,
+            )
+        else:
+            transform = eval_transform(
+                resize, crop_size, num_crops=test_crops, mean=mean, std=std, output_uint8=output_uint8
+            )
+        datasets[subset] = VideoDataset(
+            records, clip_sampler, build_decoder(decoder), transform, class_names=class_names, seed=seed
+        )
+    return DataBundle(
+        train=datasets["train"],
+        val=datasets["test"],
+        class_names=class_names,
+        flip_pairs=flip_pairs,
+        mean=tuple(mean),
+        std=tuple(std),
+        preprocessing=preprocessing,
+    )

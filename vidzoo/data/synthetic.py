@@ -1,0 +1,319 @@
+"""Synthetic motions: the embedded default dataset, real encoded videos whose classes differ only in motion.
+
+Every video shows a random textured scene (smooth colour background, random shapes, fine noise) drawn from
+one distribution for all classes; the class decides only how a virtual camera moves over that scene
+(still, translate left/right/up/down, rotate cw/ccw, zoom in/out). Each video also gets a random static
+rotation and scale, so the spread of sharpness and orientation seen in a single frame is the same for
+every class: a single frame carries no label information, only motion does.
+
+Videos are MPEG-4 Part 2 in AVI with a short GOP (cheap seeks), laid out like UCF101::
+
+    root/videos/<Class>/v_<Class>_gXX_cYY.avi
+    root/splits/classInd.txt, trainlist01.txt, testlist01.txt
+    root/manifest.json            (the generation parameters; a mismatch triggers regeneration)
+
+Test groups (``gXX``) are disjoint from train groups, as in UCF101.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+__all__ = [
+    "CLASSES",
+    "FLIP_PAIRS",
+    "GENERATOR_VERSION",
+    "generate_synthetic_motions",
+    "render_motion_video",
+    "write_corrupt_video",
+    "write_video",
+]
+
+#: Class names in label order (``classInd.txt`` order).
+CLASSES: tuple[str, ...] = (
+    "Still",
+    "TranslateLeft",
+    "TranslateRight",
+    "TranslateUp",
+    "TranslateDown",
+    "RotateCW",
+    "RotateCCW",
+    "ZoomIn",
+    "ZoomOut",
+)
+
+#: Classes that a horizontal flip turns into each other (a flipped "left" video shows "right" motion).
+FLIP_PAIRS: tuple[tuple[str, str], ...] = (("TranslateLeft", "TranslateRight"), ("RotateCW", "RotateCCW"))
+
+#: Bump when the rendering changes, so cached datasets are regenerated.
+GENERATOR_VERSION = 1
+
+_CLIPS_PER_GROUP = 5
+_MAX_ZOOM = 0.05  # largest zoom speed, log-scale per frame
+_MANIFEST = "manifest.json"
+
+
+def _scene(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A random textured square scene ``(size, size, 3)`` uint8: smooth colour field, shapes, fine noise."""
+    cells = max(2, size // 96)  # background colour varies on a ~100 px scale
+    coarse = rng.integers(0, 256, size=(cells + rng.integers(0, 3), cells + rng.integers(0, 3), 3))
+    img = cv2.resize(coarse.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
+    density = rng.uniform(0.4, 1.0) / 40**2  # shapes per scene pixel
+    for _ in range(int(density * size * size) + 1):
+        colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
+        centre = (int(rng.integers(0, size)), int(rng.integers(0, size)))
+        r = int(rng.integers(4, 22))
+        kind = int(rng.integers(0, 3))
+        if kind == 0:
+            cv2.circle(img, centre, r, colour, thickness=-1, lineType=cv2.LINE_AA)
+        elif kind == 1:
+            cv2.rectangle(img, (centre[0] - r, centre[1] - r // 2), (centre[0] + r, centre[1] + r // 2), colour, -1)
+        else:
+            pts = rng.integers(-r, r + 1, size=(3, 2)) + np.array(centre)
+            cv2.fillPoly(img, [pts.astype(np.int32)], colour, lineType=cv2.LINE_AA)
+    noise = rng.normal(0.0, 18.0, size=(size // 2, size // 2, 1)).astype(np.float32)
+    img += cv2.resize(noise, (size, size), interpolation=cv2.INTER_LINEAR)[..., None]
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _camera_path(motion: str, num_frames: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Per-frame camera offset (dx, dy) in output pixels, rotation (rad) and log-scale for one motion class."""
+    t = np.arange(num_frames, dtype=np.float64) - (num_frames - 1) / 2.0  # centred: mid-clip is the base pose
+    zeros = np.zeros(num_frames)
+    speed = rng.uniform(2.0, 3.5)  # px / frame
+    omega = math.radians(rng.uniform(3.0, 5.0))  # rad / frame
+    zoom = rng.uniform(0.035, _MAX_ZOOM)  # log-scale / frame
+    dx, dy, rot, logs = zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy()
+    if motion == "TranslateLeft":  # content moves left: the camera moves right
+        dx = speed * t
+    elif motion == "TranslateRight":
+        dx = -speed * t
+    elif motion == "TranslateUp":
+        dy = speed * t
+    elif motion == "TranslateDown":
+        dy = -speed * t
+    elif motion == "RotateCW":  # content turns clockwise on screen (image y axis points down)
+        rot = -omega * t
+    elif motion == "RotateCCW":
+        rot = omega * t
+    elif motion == "ZoomIn":
+        logs = zoom * t
+    elif motion == "ZoomOut":
+        logs = -zoom * t
+    elif motion != "Still":
+        raise ValueError(f"unknown motion class {motion!r}; choose one of {', '.join(CLASSES)}")
+    return dx, dy, rot, logs
+
+
+def render_motion_video(
+    motion: str, rng: np.random.Generator, *, size: tuple[int, int] = (64, 80), num_frames: int = 32
+) -> np.ndarray:
+    """Render one synthetic video ``(T, H, W, 3)`` uint8 RGB of class ``motion``.
+
+    Frames are rendered at 2x and area-downsampled, so zoom-out frames are not aliased (aliasing would leak
+    the class into single frames).
+    """
+    h, w = size
+    ss = 2  # supersampling factor
+    base_rot = rng.uniform(0, 2 * math.pi)
+    dx, dy, rot, logs = _camera_path(motion, num_frames, rng)
+    # Static log-scale per video, drawn so that the log-scale of a single frame has about the same spread
+    # (uniform-ish on [-a, a]) whether or not the class zooms: blur/texture size must not reveal the class.
+    a = _MAX_ZOOM * (num_frames - 1) / 2 + 0.1
+    half_span = float(np.max(np.abs(logs)))
+    base_logs = rng.uniform(-(a - half_span), a - half_span)
+    radius = math.hypot(h, w) / 2  # output pixels from the frame centre to a corner
+    reach = float(np.max(np.hypot(dx, dy) + radius / np.exp(base_logs + logs)))  # scene extent this video needs
+    scene_size = int(2 * reach * ss) + 8
+    scene = _scene(rng, scene_size)
+    c_scene = (scene_size - 1) / 2.0
+    c_out = np.array([(w * ss - 1) / 2.0, (h * ss - 1) / 2.0])
+    frames = np.empty((num_frames, h, w, 3), np.uint8)
+    for i in range(num_frames):
+        theta = base_rot + rot[i]
+        scale = math.exp(base_logs + logs[i])  # > 1 magnifies the scene
+        cos, sin = math.cos(theta) / scale, math.sin(theta) / scale
+        # output pixel p -> scene point: c_scene + camera offset + R(theta) (p - c_out) / scale
+        a = np.array([[cos, -sin], [sin, cos]])
+        offset = np.array([dx[i], dy[i]]) * ss
+        b = np.array([c_scene, c_scene]) + offset - a @ c_out
+        m = np.hstack([a, b[:, None]]).astype(np.float64)
+        big = cv2.warpAffine(
+            scene, m, (w * ss, h * ss), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT
+        )
+        frames[i] = cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA)
+    return frames
+
+
+def write_video(path: str | Path, frames: np.ndarray, *, fps: int = 25, gop: int = 8, codec: str = "mpeg4") -> None:
+    """Encode ``frames`` ``(T, H, W, 3)`` uint8 RGB to ``path`` (AVI/MPEG-4 Part 2, keyframe every ``gop`` frames).
+
+    Single-threaded and without B-frames, so the output bytes are deterministic.
+    """
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
+    t, h, w, _ = frames.shape
+    if h % 2 or w % 2:
+        raise ValueError(f"frame size {w}x{h} must be even for yuv420p encoding")
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = w, h
+        stream.pix_fmt = "yuv420p"
+        stream.gop_size = gop
+        stream.max_b_frames = 0
+        stream.bit_rate = 40 * w * h * fps // 8  # generous: keeps fine texture (the motion cue) intact
+        stream.codec_context.thread_count = 1
+        for i in range(t):
+            frame = av.VideoFrame.from_ndarray(frames[i], format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+def _params(seed: int, train_per_class: int, test_per_class: int, size: tuple[int, int], num_frames: int, fps: int):
+    return {
+        "generator": "vidzoo.synthetic_motions",
+        "version": GENERATOR_VERSION,
+        "seed": int(seed),
+        "train_per_class": int(train_per_class),
+        "test_per_class": int(test_per_class),
+        "size": [int(size[0]), int(size[1])],
+        "num_frames": int(num_frames),
+        "fps": int(fps),
+        "classes": list(CLASSES),
+        "flip_pairs": [list(p) for p in FLIP_PAIRS],
+    }
+
+
+def _read_manifest(root: Path) -> dict | None:
+    try:
+        return json.loads((root / _MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def _lock(root: Path) -> Iterator[None]:
+    """An exclusive file lock next to ``root`` so concurrent processes (DDP ranks) generate once."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: rely on the atomic rename alone
+        yield
+        return
+    with open(root.parent / f".{root.name}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _split_plan(train_per_class: int, test_per_class: int) -> list[tuple[str, int, int]]:
+    """(subset, group, clip) per video of one class; test groups come first and never hold train videos."""
+    plan = []
+    n_test_groups = math.ceil(test_per_class / _CLIPS_PER_GROUP)
+    for subset, count, g0 in (("test", test_per_class, 1), ("train", train_per_class, 1 + n_test_groups)):
+        for k in range(count):
+            plan.append((subset, g0 + k // _CLIPS_PER_GROUP, 1 + k % _CLIPS_PER_GROUP))
+    return plan
+
+
+def generate_synthetic_motions(
+    root: str | Path,
+    *,
+    seed: int = 0,
+    train_per_class: int = 30,
+    test_per_class: int = 10,
+    size: tuple[int, int] = (64, 80),
+    num_frames: int = 32,
+    fps: int = 25,
+) -> Path:
+    """Write the synthetic-motions dataset under ``root`` (once; cached by a manifest of the parameters).
+
+    ``size`` is ``(H, W)``. Deterministic given ``seed``. Generation goes to a temporary sibling directory that
+    is renamed into place when complete, so an interrupted run never looks finished. An existing ``root``
+    generated with other parameters is replaced; a non-empty ``root`` that is not a synthetic dataset is an
+    error (nothing is deleted). Returns ``root``.
+    """
+    root = Path(root).expanduser().resolve()
+    if train_per_class < 1 or test_per_class < 1:
+        raise ValueError("train_per_class and test_per_class must be >= 1")
+    if num_frames < 2 or size[0] < 16 or size[1] < 16 or size[0] % 2 or size[1] % 2:
+        raise ValueError(f"need num_frames >= 2 and even size >= 16, got num_frames={num_frames}, size={size}")
+    params = _params(seed, train_per_class, test_per_class, size, num_frames, fps)
+    if _read_manifest(root) == params:
+        return root
+    with _lock(root):
+        existing = _read_manifest(root)
+        if existing == params:  # another process finished while we waited
+            return root
+        if root.exists() and existing is None and any(root.iterdir()):
+            raise FileExistsError(
+                f"{root} exists, is not empty and has no {_MANIFEST}: refusing to overwrite it; "
+                "pass another root for the synthetic dataset or remove that directory"
+            )
+        tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+        try:
+            _generate_into(tmp, params)
+            if root.exists():
+                shutil.rmtree(root)
+            os.replace(tmp, root)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return root
+
+
+def _generate_into(out: Path, params: dict) -> None:
+    size = tuple(params["size"])
+    lines: dict[str, list[str]] = {"train": [], "test": []}
+    plan = _split_plan(params["train_per_class"], params["test_per_class"])
+    for label, cls in enumerate(CLASSES):
+        (out / "videos" / cls).mkdir(parents=True)
+        for k, (subset, group, clip) in enumerate(plan):
+            rng = np.random.default_rng([params["seed"], label, k])
+            frames = render_motion_video(cls, rng, size=size, num_frames=params["num_frames"])
+            rel = f"{cls}/v_{cls}_g{group:02d}_c{clip:02d}.avi"
+            write_video(out / "videos" / rel, frames, fps=params["fps"])
+            lines[subset].append(f"{rel} {label + 1}" if subset == "train" else rel)
+    splits = out / "splits"
+    splits.mkdir()
+    (splits / "classInd.txt").write_text("".join(f"{i + 1} {c}\n" for i, c in enumerate(CLASSES)))
+    (splits / "trainlist01.txt").write_text("".join(f"{ln}\n" for ln in lines["train"]))
+    (splits / "testlist01.txt").write_text("".join(f"{ln}\n" for ln in lines["test"]))
+    (out / _MANIFEST).write_text(json.dumps(params, indent=2) + "\n")  # written last: marks completion
+
+
+def write_corrupt_video(path: str | Path, kind: str = "truncated", *, source: str | Path | None = None) -> Path:
+    """Write a deliberately broken video for tests: ``"empty"`` (0 bytes), ``"garbage"`` (random bytes with an
+    .avi name), ``"truncated"`` (the first 40% of ``source`` or of a freshly encoded clip, cut mid-stream) or
+    ``"header"`` (only the first 300 bytes, the container header cut short)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "garbage":
+        path.write_bytes(np.random.default_rng(0).integers(0, 256, size=4096, dtype=np.uint8).tobytes())
+    elif kind in ("truncated", "header"):
+        if source is None:
+            with tempfile.TemporaryDirectory() as d:
+                src = Path(d) / "src.avi"
+                write_video(src, render_motion_video("Still", np.random.default_rng(0), num_frames=32))
+                data = src.read_bytes()
+        else:
+            data = Path(source).read_bytes()
+        path.write_bytes(data[: int(len(data) * 0.4)] if kind == "truncated" else data[:300])
+    else:
+        raise ValueError(f"unknown corruption kind {kind!r}; choose empty, garbage, truncated or header")
+    return path
