@@ -1,0 +1,22 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+#: Parameters of the tiny synthetic dataset every test shares (9 classes x (3 train + 2 test) videos).
+TINY_SYNTHETIC = {"seed": 0, "train_per_class": 3, "test_per_class": 2, "size": (32, 40), "num_frames": 16, "fps": 25}
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny synthetic-motions dataset, generated once per test session.
+
+    Returns the root ``Path`` holding ``videos/<Class>/*.avi`` and ``splits/{classInd,trainlist01,testlist01}.txt``
+    (UCF101 layout; 9 classes, 3 train + 2 test videos each, 16 frames of 32x40). Treat it as read-only.
+    """
+    from vidzoo.data.synthetic import generate_synthetic_motions
+
+    return generate_synthetic_motions(tmp_path_factory.mktemp("synthetic") / "motions", **TINY_SYNTHETIC)
