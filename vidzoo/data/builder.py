@@ -74,11 +74,18 @@ def build_sampler(
 
 
 def _load_records(
-    source: str, root: str | Path | None, split: int, subset: str, synthetic_kwargs: dict | None
+    source: str,
+    root: str | Path | None,
+    split: int,
+    subset: str,
+    synthetic_kwargs: dict | None,
+    source_kwargs: dict[str, Any],
 ) -> tuple[list[VideoRecord], list[str], list[tuple[str, str]] | None]:
     if source == "synthetic":
         from vidzoo.data.synthetic import FLIP_PAIRS, generate_synthetic_motions
 
+        if source_kwargs:
+            raise TypeError(f"data.source=synthetic takes no extra arguments, got {sorted(source_kwargs)}")
         if split != 1:
             raise ValueError(f"the synthetic dataset has only split 1, got data.split={split}")
         # the dataset's own seed lives in synthetic_kwargs: a new training seed must not regenerate it
@@ -91,7 +98,7 @@ def _load_records(
         raise ValueError(f"data.source={source} needs data.root (the dataset directory)")
     from vidzoo.data.annotations import load_split  # written by the real-datasets helper
 
-    records, classes = load_split(source, root, split, subset)
+    records, classes = load_split(source, root, split, subset, **source_kwargs)
     return list(records), list(classes), None
 
 
@@ -130,16 +137,17 @@ def build_datasets(
     seed: int = 0,
     mean: tuple[float, ...] = KINETICS_MEAN,
     std: tuple[float, ...] = KINETICS_STD,
-    output_uint8: bool = False,
+    normalize: bool = True,
     synthetic_kwargs: dict | None = None,
+    **source_kwargs: Any,
 ) -> DataBundle:
     """Build the train and val (test-split) datasets.
 
     ``source="synthetic"`` generates the synthetic-motions dataset under ``root`` once (cached; default
     ``~/.cache/vidzoo/synthetic_motions``; ``synthetic_kwargs`` go to ``generate_synthetic_motions``).
-    Other sources read their split through ``vidzoo.data.annotations.load_split``. ``output_uint8=True``
-    skips normalisation (use ``normalize_batch`` on the device). Non-RGB modalities are built by
-    ``vidzoo.flow.dataset.build_flow_dataset``.
+    Other sources read their split through ``vidzoo.data.annotations.load_split(source, root, split, subset,
+    **source_kwargs)`` (e.g. a CSV path). ``normalize=False`` yields uint8 clips (normalise on the device with
+    ``normalize_batch``). Non-RGB modalities are built by ``vidzoo.flow.dataset.build_flow_dataset``.
     """
     if modality not in _MODALITIES:
         raise ValueError(f"unknown data.modality {modality!r}; choose one of {', '.join(_MODALITIES)}")
@@ -155,12 +163,15 @@ def build_datasets(
         "modality": modality,
         "sampler": sampler,
         "seq_clips": seq_clips,
+        "normalized": normalize,
     }
     datasets: dict[str, Dataset] = {}
     class_names: list[str] = []
     flip_pairs = None
     for subset in ("train", "test"):
-        records, class_names, flip_pairs = _load_records(source, root, split, subset, synthetic_kwargs)
+        records, class_names, flip_pairs = _load_records(
+            source, root, split, subset, synthetic_kwargs, source_kwargs
+        )
         records = _drop_missing(records, subset, skip_missing)
         if not records:
             raise ValueError(f"the {subset} split of data.source={source} (root {root}) has no videos")
@@ -187,7 +198,7 @@ def build_datasets(
                 flow_length=flow_length,
                 mean=mean,
                 std=std,
-                output_uint8=output_uint8,
+                normalize=normalize,
                 seed=seed,
             )
             continue
@@ -201,11 +212,11 @@ def build_datasets(
                 flip_map=flip_map_from_pairs(class_names, flip_pairs),
                 mean=mean,
                 std=std,
-                output_uint8=output_uint8,
+                output_uint8=not normalize,
             )
         else:
             transform = eval_transform(
-                resize, crop_size, num_crops=test_crops, mean=mean, std=std, output_uint8=output_uint8
+                resize, crop_size, num_crops=test_crops, mean=mean, std=std, output_uint8=not normalize
             )
         datasets[subset] = VideoDataset(
             records, clip_sampler, build_decoder(decoder), transform, class_names=class_names, seed=seed
