@@ -1,0 +1,14 @@
+"""Index a video dataset (and optionally extract JPEG frame folders); the logic is in vidzoo.data.indexing.
+
+    python tools/prepare_dataset.py --source ucf101 --root data/ucf101 --split 1 2 3
+    python tools/prepare_dataset.py --source hmdb51 --root data/hmdb51 --frames rawframes --short-side 128
+"""
+
+from __future__ import annotations
+
+import sys
+
+from vidzoo.data.indexing import main
+
+if __name__ == "__main__":
+    sys.exit(main())

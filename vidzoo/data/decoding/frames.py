@@ -1,0 +1,78 @@
+"""JPEG frame-folder backend ("rawframes"): one folder per video holding ``img_00001.jpg``, ``img_00002.jpg``, ...
+
+``tools/prepare_dataset.py --frames DIR`` writes such folders (plus ``meta.json`` with the source's fps and
+frame count) and ``load_split(..., frames_dir=DIR)`` points records at them. Reading a clip opens only its
+frames: no seeking, and decoding a small JPEG is cheaper than decoding a GOP, at the price of disk space.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vidzoo.data.decoding import VideoDecodeError, register_decoder
+from vidzoo.data.decoding._common import MetadataCache, wanted_indices
+
+__all__ = ["FRAME_TEMPLATE", "META_FILE", "FramesDecoder"]
+
+FRAME_TEMPLATE = "img_{:05d}.jpg"  # 1-based, as MMAction2's rawframes and TSN's extraction scripts name them
+META_FILE = "meta.json"
+
+
+@register_decoder("frames")
+class FramesDecoder:
+    """Read frames by index from a folder of JPEGs (``path`` is the folder).
+
+    Args:
+        template: file name of frame ``k`` (1-based) as a ``str.format`` pattern.
+        default_fps: frame rate reported when the folder has no ``meta.json``.
+    """
+
+    def __init__(self, template: str = FRAME_TEMPLATE, default_fps: float = 25.0) -> None:
+        self.template = template
+        self.default_fps = float(default_fps)
+        self._meta = MetadataCache(self._probe)
+
+    def num_frames(self, path: str) -> int:
+        """Number of frames in the folder (``meta.json``'s count, else the JPEGs listed)."""
+        return self._meta.get(str(path))[0]
+
+    def fps(self, path: str) -> float:
+        """The source video's frame rate from ``meta.json`` (``default_fps`` without it)."""
+        return self._meta.get(str(path))[1]
+
+    def _probe(self, path: str) -> tuple[int, float]:
+        folder = Path(path)
+        if not folder.is_dir():
+            raise VideoDecodeError(path, "frame folder not found (extract it: tools/prepare_dataset.py --frames DIR)")
+        meta_file = folder / META_FILE
+        if meta_file.is_file():
+            try:
+                meta = json.loads(meta_file.read_text())
+                return int(meta["num_frames"]), float(meta.get("fps") or self.default_fps)
+            except (ValueError, KeyError, TypeError) as err:
+                raise VideoDecodeError(path, f"bad {META_FILE} ({err}); delete the folder and re-extract") from err
+        prefix, suffix = self.template.split("{", 1)[0], self.template.rsplit("}", 1)[-1]
+        count = sum(1 for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(suffix))
+        return count, self.default_fps
+
+    def decode(self, path: str, indices: Sequence[int]) -> np.ndarray:
+        """Frames at ``indices`` as uint8 ``(len(indices), H, W, 3)`` RGB; indices past the end get the last frame."""
+        path = str(path)
+        idx, wanted = wanted_indices(path, indices)
+        count = self._meta.get(path)[0]
+        uniq = np.unique(np.minimum(wanted, count - 1))
+        frames = []
+        for i in uniq:
+            file = os.path.join(path, self.template.format(int(i) + 1))
+            bgr = cv2.imread(file, cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise VideoDecodeError(path, f"cannot read frame {os.path.basename(file)} (missing or corrupt JPEG)")
+            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        pos = np.searchsorted(uniq, np.minimum(idx, count - 1))
+        return np.stack(frames)[pos]
