@@ -1,0 +1,323 @@
+"""Dense optical-flow extraction for a whole dataset: TV-L1, Farneback or DIS, into quantised JPEGs.
+
+One video -> one directory ``flow_root/<relpath without extension>/`` (layout and quantisation:
+:mod:`vidzoo.flow.storage`). A video is written into a sibling ``.<name>.partial`` directory that
+is renamed into place only after its last file and ``meta.json`` are written, so an interrupted
+run never leaves a directory that looks finished; a re-run skips finished videos and redoes the
+rest. ``--shard i/N`` takes every N-th video of the sorted list, so N machines split a dataset
+without talking to each other.
+
+    vidzoo-extract-flow data/ucf101/videos --flow-root data/ucf101/flow --algorithm tvl1 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import cv2
+import numpy as np
+
+from vidzoo.flow import storage
+
+ALGORITHMS = ("tvl1", "farneback", "dis")
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")
+FlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+class FlowExtractionError(RuntimeError):
+    """Flow cannot be computed for a video or with this OpenCV build; the message says why and what to do."""
+
+
+def make_flow_fn(algorithm: str, **params: Any) -> FlowFn:
+    """Return ``fn(prev_gray, next_gray) -> (H, W, 2) float32`` displacements for ``algorithm``.
+
+    ``tvl1``: OpenCV's Dual TV-L1 (Zach et al. 2007) with OpenCV defaults, the algorithm of the
+    two-stream papers (needs ``opencv-contrib-python-headless``). ``farneback``: polynomial
+    expansion, pyramid 0.5 x 3 levels, window 15. ``dis``: Dense Inverse Search, ``preset``
+    ultrafast | fast | medium (default medium). Extra ``params`` override those settings.
+    """
+    if algorithm == "tvl1":
+        factory = getattr(getattr(cv2, "optflow", None), "DualTVL1OpticalFlow_create", None) or getattr(
+            cv2, "DualTVL1OpticalFlow_create", None
+        )
+        if factory is None:
+            raise FlowExtractionError(
+                f"TV-L1 needs OpenCV's contrib modules, missing in cv2 {cv2.__version__}; install "
+                f"'opencv-contrib-python-headless=={cv2.__version__}.*' or use --algorithm farneback|dis"
+            )
+        tvl1 = factory(**params)
+        return lambda a, b: tvl1.calc(a, b, None)
+    if algorithm == "farneback":
+        opts = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
+        opts.update(params)
+        return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, **opts)
+    if algorithm == "dis":
+        presets = {
+            "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+            "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+            "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+        }
+        preset = params.pop("preset", "medium")
+        if preset not in presets or params:
+            raise ValueError(f"dis takes only preset=ultrafast|fast|medium, got preset={preset!r} {params}")
+        dis = cv2.DISOpticalFlow_create(presets[preset])
+        return lambda a, b: dis.calc(a, b, None)
+    raise ValueError(f"unknown flow algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+
+
+def resize_short_side(image: np.ndarray, short_side: int | None) -> np.ndarray:
+    """Resize so the shorter side is ``short_side`` (area interpolation); None keeps the size."""
+    if not short_side:
+        return image
+    h, w = image.shape[:2]
+    scale = short_side / min(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return image if size == (w, h) else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def probe_fps(path: str | Path) -> float:
+    """Average frame rate of a video's first video stream (0.0 when the container does not say)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            rate = container.streams.video[0].average_rate if container.streams.video else None
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise FlowExtractionError(f"{path}: cannot open ({exc})") from exc
+    return float(rate) if rate else 0.0
+
+
+def iter_rgb_frames(path: str | Path) -> Iterator[np.ndarray]:
+    """Decode every frame of a video in order as RGB ``(H, W, 3)`` uint8 (PyAV, one thread)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise FlowExtractionError(f"{path}: no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "NONE"
+            for frame in container.decode(stream):
+                yield frame.reformat(format="rgb24", threads=1).to_ndarray()
+    except (av.FFmpegError, OSError, ValueError) as exc:  # av errors subclass these
+        raise FlowExtractionError(f"{path}: cannot decode ({exc})") from exc
+
+
+@dataclass
+class ExtractionOptions:
+    """Everything that determines the bytes written for a video (so it goes into meta.json)."""
+
+    algorithm: str = "tvl1"
+    bound: float = storage.DEFAULT_BOUND
+    quality: int = storage.DEFAULT_QUALITY
+    resize: int | None = None  # short side in pixels, None = native size
+    dump_rgb: bool = False
+    params: dict[str, Any] = field(default_factory=dict)  # algorithm parameters, see make_flow_fn
+
+
+def is_finished(out_dir: Path) -> bool:
+    """A video is finished when its directory exists with ``meta.json`` (written last, then renamed in)."""
+    return (out_dir / storage.META_FILE).is_file()
+
+
+def _partial_dir(out_dir: Path) -> Path:
+    return out_dir.parent / f".{out_dir.name}.partial"
+
+
+def extract_video(video_path: str | Path, out_dir: str | Path, options: ExtractionOptions) -> int:
+    """Extract one video into ``out_dir`` (atomically); return the number of frame pairs written.
+
+    Skips (returns 0) when ``out_dir`` is already finished. Raises :class:`FlowExtractionError`
+    for an undecodable video or one with fewer than two frames.
+    """
+    out_dir = Path(out_dir)
+    if is_finished(out_dir):
+        return 0
+    tmp = _partial_dir(out_dir)
+    if tmp.exists():  # left over by an interrupted run
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    flow_fn = make_flow_fn(options.algorithm, **options.params)
+    prev_gray, pairs, height, width = None, 0, 0, 0
+    try:
+        for n, rgb in enumerate(iter_rgb_frames(video_path), start=1):
+            rgb = resize_short_side(rgb, options.resize)
+            height, width = rgb.shape[:2]
+            if options.dump_rgb:
+                storage.write_rgb(tmp, n, rgb, options.quality)
+            gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+            if prev_gray is not None:
+                storage.write_flow(tmp, n - 1, flow_fn(prev_gray, gray), options.bound, options.quality)
+                pairs += 1
+            prev_gray = gray
+        if pairs == 0:
+            raise FlowExtractionError(f"{video_path}: fewer than two decodable frames, no flow to compute")
+        meta = asdict(options) | {
+            "num_pairs": pairs, "num_frames": pairs + 1, "height": height, "width": width, "fps": probe_fps(video_path)
+        }
+        storage.write_meta(tmp, meta)
+        if out_dir.exists():  # an unfinished directory (no meta.json) from some other tool
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return pairs
+
+
+def list_videos(video_root: str | Path, extensions: Sequence[str] = VIDEO_EXTENSIONS) -> list[Path]:
+    """Every video file under ``video_root`` (recursive), sorted by relative path."""
+    root = Path(video_root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"video root {root} is not a directory; pass the folder that holds the videos")
+    exts = {e.lower() for e in extensions}
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in exts and p.is_file())
+
+
+def read_video_list(list_file: str | Path, video_root: str | Path) -> list[Path]:
+    """Videos named in a list file (first column of each line, relative to ``video_root``; UCF101 split files work)."""
+    lines = Path(list_file).read_text().splitlines()
+    return sorted(Path(video_root) / ln.split()[0] for ln in lines if ln.strip())
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"1/4"`` -> ``(1, 4)``: shard index (0-based) and shard count."""
+    try:
+        index, count = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"shard must look like i/N (e.g. 0/4), got {text!r}") from None
+    if not (count >= 1 and 0 <= index < count):
+        raise argparse.ArgumentTypeError(f"shard {text!r}: need N >= 1 and 0 <= i < N")
+    return index, count
+
+
+def shard_videos(videos: Sequence[Path], index: int, count: int) -> list[Path]:
+    """Shard ``index`` of ``count``: every ``count``-th video of the sorted list, starting at ``index``."""
+    return sorted(videos)[index::count]
+
+
+@dataclass
+class ExtractionSummary:
+    done: int = 0  # videos extracted in this run
+    skipped: int = 0  # already finished before this run
+    pairs: int = 0
+    seconds: float = 0.0
+    failed: list[str] = field(default_factory=list)  # "<path>: <reason>"
+
+
+def _job(args: tuple[str, str, ExtractionOptions]) -> tuple[str, int, str | None]:
+    video, out_dir, options = args
+    try:
+        return video, extract_video(video, out_dir, options), None
+    except FlowExtractionError as exc:
+        return video, 0, str(exc)
+
+
+def _init_worker() -> None:
+    # Worker processes belong to this module: one OpenCV thread each, so N workers use N cores.
+    cv2.setNumThreads(1)
+
+
+def extract_dataset(
+    videos: Sequence[str | Path],
+    video_root: str | Path,
+    flow_root: str | Path,
+    options: ExtractionOptions,
+    *,
+    workers: int = 1,
+    progress: bool = True,
+    max_videos: int | None = None,
+) -> ExtractionSummary:
+    """Extract flow for ``videos`` (paths under ``video_root``) into ``flow_root``.
+
+    ``workers=0`` runs in this process; ``workers>=1`` uses that many processes. Finished videos
+    are skipped. ``max_videos`` stops after that many new videos (used to simulate a killed run).
+    """
+    from tqdm import tqdm
+
+    make_flow_fn(options.algorithm, **options.params)  # fail fast on a missing algorithm
+    summary = ExtractionSummary()
+    jobs = []
+    for video in videos:
+        out_dir = storage.flow_dir_for(video, flow_root, video_root)
+        if is_finished(out_dir):
+            summary.skipped += 1
+        else:
+            jobs.append((str(video), str(out_dir), options))
+    if max_videos is not None:
+        jobs = jobs[:max_videos]
+    start = time.perf_counter()
+    bar = tqdm(total=len(jobs), unit="video", disable=not progress, dynamic_ncols=True, desc=options.algorithm)
+    pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker) if workers >= 1 else None
+    try:
+        results = pool.imap_unordered(_job, jobs) if pool else map(_job, jobs)
+        for video, pairs, error in results:
+            if error:
+                summary.failed.append(error)
+            else:
+                summary.done += 1
+                summary.pairs += pairs
+            bar.update(1)
+            rate = summary.pairs / max(time.perf_counter() - start, 1e-9)
+            bar.set_postfix(pairs_per_s=f"{rate:.1f}", failed=len(summary.failed))
+    finally:
+        bar.close()
+        if pool:
+            pool.terminate()
+            pool.join()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="vidzoo-extract-flow",
+        description="Extract dense optical flow (TV-L1 / Farneback / DIS) for every video under a folder, as "
+        "quantised JPEGs flow_root/<relpath>/flow_{x,y}_00001.jpg. Resumable and shardable.",
+    )
+    p.add_argument("video_root", help="folder holding the videos (searched recursively)")
+    p.add_argument("--flow-root", required=True, help="output folder; mirrors video_root's layout")
+    p.add_argument("--list", dest="list_file", help="only the videos in this list file (first column, relative to video_root)")
+    p.add_argument("--algorithm", choices=ALGORITHMS, default="tvl1")
+    p.add_argument("--dis-preset", choices=("ultrafast", "fast", "medium"), default="medium")
+    p.add_argument("--bound", type=float, default=storage.DEFAULT_BOUND, help="clip displacements to [-bound, bound] px")
+    p.add_argument("--quality", type=int, default=storage.DEFAULT_QUALITY, help="JPEG quality 1-100")
+    p.add_argument("--resize", type=int, default=None, help="resize frames so the short side is this many pixels")
+    p.add_argument("--dump-rgb", action="store_true", help="also store RGB frames as img_00001.jpg")
+    p.add_argument("--workers", type=int, default=1, help="processes (0 = run in this process)")
+    p.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/N: process only shard i (0-based) of N")
+    p.add_argument("--max-videos", type=int, default=None, help="stop after this many newly extracted videos")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point ``vidzoo-extract-flow``; returns the exit status (1 when a video failed)."""
+    args = build_parser().parse_args(argv)
+    videos = read_video_list(args.list_file, args.video_root) if args.list_file else list_videos(args.video_root)
+    videos = shard_videos(videos, *args.shard)
+    params = {"preset": args.dis_preset} if args.algorithm == "dis" else {}
+    options = ExtractionOptions(args.algorithm, args.bound, args.quality, args.resize, args.dump_rgb, params)
+    try:
+        summary = extract_dataset(
+            videos, args.video_root, args.flow_root, options,
+            workers=args.workers, progress=not args.no_progress, max_videos=args.max_videos,
+        )
+    except FlowExtractionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rate = summary.pairs / max(summary.seconds, 1e-9)
+    print(
+        f"shard {args.shard[0]}/{args.shard[1]}: {summary.done} extracted, {summary.skipped} already done, "
+        f"{len(summary.failed)} failed; {summary.pairs} frame pairs in {summary.seconds:.1f} s ({rate:.1f} pairs/s)"
+    )
+    for line in summary.failed:
+        print(f"failed: {line}", file=sys.stderr)
+    return 1 if summary.failed else 0
