@@ -105,6 +105,8 @@ def test_missing_split_file_names_the_file(ucf, tmp_path):
         load_split("ucf101", tmp_path, 1, "train")
     with pytest.raises(SplitFileError, match="dataset root not found"):
         load_split("ucf101", tmp_path / "nope", 1, "train")
+    with pytest.raises(SplitFileError, match="data.root is empty: set data.root=/path/to/hmdb51"):
+        load_split("hmdb51", "", 1, "train")
 
 
 # ---------------------------------------------------------------- missing videos

@@ -415,6 +415,8 @@ def load_split(
     if subset not in ("train", "test"):
         raise ValueError(f"subset must be 'train' or 'test' (or 'val'), got {subset!r}")
     split = int(split)
+    if root is None or str(root).strip() == "":
+        raise SplitFileError(f"data.root is empty: set data.root=/path/to/{source} (the folder holding the dataset)")
     root = Path(root).expanduser()
     if not root.is_dir():
         raise SplitFileError(f"dataset root not found: {root} (set data.root to the folder holding the dataset)")

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from vidzoo.data.annotations import SOURCES, frame_folder_for, load_split
+from vidzoo.data.annotations import SOURCES, SplitFileError, frame_folder_for, load_split
 from vidzoo.data.decoding.frames import FRAME_TEMPLATE, META_FILE
 
 log = logging.getLogger(__name__)
@@ -443,12 +443,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = Path(args.root).expanduser()
     videos: list[str] = []
     video_root = ""
-    for split in args.split:
-        for subset in ("train", "test"):
-            result = load_split(args.source, root, split, subset, split_dir=args.split_dir,
-                                video_dir=args.video_dir, check_files=False)
-            videos += [r.path for r in result.records]
-            video_root = result.video_root
+    try:
+        for split in args.split:
+            for subset in ("train", "test"):
+                result = load_split(args.source, root, split, subset, split_dir=args.split_dir,
+                                    video_dir=args.video_dir, check_files=False)
+                videos += [r.path for r in result.records]
+                video_root = result.video_root
+    except (SplitFileError, ValueError) as err:
+        print(f"prepare_dataset: error: {err}", file=sys.stderr)
+        return 2
     videos = list(dict.fromkeys(videos))
     cache = Path(args.cache) if args.cache else root / DEFAULT_CACHE_NAME
     report = index_videos(videos, cache, workers=args.workers, progress=not args.no_progress)
