@@ -63,6 +63,9 @@ def explain_override_error(override: str, base_cfg: Any) -> str:
     groups = _config_groups()
     if key in groups:
         return f"no config {value!r} in group {key!r} (configs/{key}/); choose one of: {', '.join(groups[key])}"
+    parent, _, leaf = key.rpartition(".")
+    if parent in ("model.kwargs", "data.extra") and not override.startswith("+"):
+        return f"{parent} has no key {leaf!r} yet; add it with +{override}"
     known = _flat_keys(base_cfg)
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"did you mean {close[0]}?" if close else "run with --cfg job to list the keys"

@@ -12,6 +12,18 @@ from typing import Any, Optional
 
 
 @dataclass
+class SyntheticConfig:
+    """Generator arguments of the embedded synthetic-motions dataset (``generate_synthetic_motions``)."""
+
+    seed: int = 0
+    train_per_class: int = 30
+    test_per_class: int = 10
+    size: list[int] = field(default_factory=lambda: [64, 80])  # (H, W)
+    num_frames: int = 32
+    fps: int = 25
+
+
+@dataclass
 class DataConfig:
     """Where clips come from and how they are sampled and cropped."""
 
@@ -37,8 +49,8 @@ class DataConfig:
     persistent_workers: bool = False
     prefetch_factor: int = 2
     normalize_on_device: bool = False  # ship uint8 clips, normalise after the copy
-    synthetic: dict[str, Any] = field(default_factory=dict)  # generator kwargs
-    extra: dict[str, Any] = field(default_factory=dict)  # source-specific kwargs (csv path, ...)
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    extra: dict[str, Any] = field(default_factory=dict)  # source-specific kwargs (add with +data.extra.key=...)
 
 
 @dataclass
@@ -46,7 +58,7 @@ class ModelConfig:
     """A registry name plus its builder's keyword arguments."""
 
     name: str = "c3d_small"
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)  # add a new one with +model.kwargs.width=0.5
 
 
 @dataclass

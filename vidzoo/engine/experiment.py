@@ -52,6 +52,13 @@ def default_data_root(source: str) -> str:
     return str(Path(base) / "synthetic_motions")
 
 
+def synthetic_kwargs(node: Any) -> dict[str, Any]:
+    """``data.synthetic`` as keyword arguments of ``generate_synthetic_motions`` (size as a tuple)."""
+    kw = dict(node) if not hasattr(node, "__dataclass_fields__") else {k: getattr(node, k) for k in node.__dataclass_fields__}
+    kw["size"] = tuple(kw["size"])
+    return kw
+
+
 def build_model_from_config(name: str, kwargs: dict[str, Any], num_classes: int) -> torch.nn.Module:
     """Build a registered model, turning an unknown keyword into a one-line error listing the accepted ones."""
     info = get_model_info(name)
@@ -90,65 +97,70 @@ def _plain(cfg: Any) -> dict:
 
 def run_training(cfg: Any) -> dict:
     """Train as the config says and return the final report (``report.json``)."""
+    t = cfg.trainer
+    device_type = "cuda" if (t.device.startswith("cuda") or (t.device == "auto" and torch.cuda.is_available())) else "cpu"
+    dist_info = init_distributed(device_type)
+    try:
+        return build_trainer(cfg, dist_info).fit()
+    finally:
+        cleanup(dist_info)
+
+
+def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
+    """Everything a run needs (data, model, optimizer, schedule), wired into a :class:`Trainer`."""
     from vidzoo.data.builder import build_datasets
     from vidzoo.data.loader import build_loader
 
     d, t = cfg.data, cfg.trainer
-    device_type = "cuda" if (t.device.startswith("cuda") or (t.device == "auto" and torch.cuda.is_available())) else "cpu"
-    dist_info = init_distributed(device_type)
-    try:
-        device = pick_device(t.device, dist_info)
-        if device.type == "cuda":
-            torch.backends.cudnn.benchmark = bool(t.cudnn_benchmark)
-        seed_everything(t.seed)
-        get_model_info(cfg.model.name)  # fail fast on an unknown model, before touching data
-        root = d.root if d.root not in (None, "", "???") else default_data_root(d.source)
-        bundle = build_datasets(
-            source=d.source, root=root, split=d.split, num_frames=d.num_frames, stride=d.stride, resize=d.resize,
-            crop_size=d.crop_size, test_clips=d.test_clips, test_crops=d.test_crops, decoder=d.decoder,
-            sampler=d.sampler, seq_clips=d.seq_clips, modality=d.modality, flow_root=d.flow_root,
-            flow_length=d.flow_length, skip_missing=d.skip_missing, seed=t.seed,
-            normalize=not d.normalize_on_device, synthetic_kwargs=dict(d.synthetic), **dict(d.extra),
-        )
-        loader_kw = dict(batch_size=d.batch_size, num_workers=d.num_workers, pin_memory=d.pin_memory and device.type == "cuda",
-                         persistent_workers=d.persistent_workers, prefetch_factor=d.prefetch_factor, seed=t.seed,
-                         distributed=dist_info.enabled)
-        train_loader = build_loader(bundle.train, shuffle=True, drop_last=True, **loader_kw)
-        val_set = bundle.val
-        if dist_info.enabled:  # each rank scores a disjoint shard; evaluation gathers them by video index
-            val_set = Subset(val_set, range(dist_info.rank, len(val_set), dist_info.world_size))
-        val_loader = build_loader(val_set, shuffle=False, drop_last=False, **{**loader_kw, "distributed": False})
-        num_classes = len(bundle.class_names)
-        kwargs = dict(cfg.model.kwargs)
-        model = build_model_from_config(cfg.model.name, kwargs, num_classes)
-        optimizer = build_optimizer(model, cfg.optim, device)
-        steps_per_epoch = max(1, len(train_loader) if not t.max_steps_per_epoch else min(len(train_loader), t.max_steps_per_epoch))
-        steps_per_epoch = -(-steps_per_epoch // max(t.grad_accum, 1))
-        s = cfg.sched
-        schedule = LRSchedule(
-            base_lr=cfg.optim.lr, total_steps=steps_per_epoch * t.epochs, steps_per_epoch=steps_per_epoch, name=s.name,
-            warmup_steps=int(round(s.warmup_epochs * steps_per_epoch)), min_lr=s.min_lr,
-            step_epochs=tuple(s.step_epochs), gamma=s.gamma,
-        )
-        precision = resolve_precision(t.precision, device)
-        config = _plain(cfg)
-        config["data"]["root"] = root
-        meta = {
-            "model": {"name": cfg.model.name, "kwargs": kwargs, "num_classes": num_classes},
-            "class_names": list(bundle.class_names),
-            "flip_pairs": [list(p) for p in (bundle.flip_pairs or [])],
-            "preprocessing": dict(bundle.preprocessing),
-            "config": config,
-        }
-        settings = TrainSettings(
-            epochs=t.epochs, output_dir=Path(t.output_dir), device=device, precision=precision, grad_clip=t.grad_clip,
-            grad_accum=t.grad_accum, label_smoothing=t.label_smoothing, channels_last=t.channels_last, compile=t.compile,
-            resume=t.resume, eval_every=t.eval_every, keep_checkpoints=t.keep_checkpoints, progress=t.progress,
-            tensorboard=t.tensorboard, max_steps_per_epoch=t.max_steps_per_epoch, stop_after_epoch=t.stop_after_epoch,
-            mean=tuple(bundle.mean), std=tuple(bundle.std),
-        )
-        trainer = Trainer(model, optimizer, schedule, train_loader, val_loader, settings, meta,
-                          list(bundle.class_names), dist_info)
-        return trainer.fit()
-    finally:
-        cleanup(dist_info)
+    device = pick_device(t.device, dist_info)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = bool(t.cudnn_benchmark)
+    seed_everything(t.seed)
+    get_model_info(cfg.model.name)  # fail fast on an unknown model, before touching data
+    root = d.root if d.root not in (None, "", "???") else default_data_root(d.source)
+    bundle = build_datasets(
+        source=d.source, root=root, split=d.split, num_frames=d.num_frames, stride=d.stride, resize=d.resize,
+        crop_size=d.crop_size, test_clips=d.test_clips, test_crops=d.test_crops, decoder=d.decoder,
+        sampler=d.sampler, seq_clips=d.seq_clips, modality=d.modality, flow_root=d.flow_root,
+        flow_length=d.flow_length, skip_missing=d.skip_missing, seed=t.seed,
+        normalize=not d.normalize_on_device, synthetic_kwargs=synthetic_kwargs(d.synthetic), **dict(d.extra),
+    )
+    loader_kw = dict(batch_size=d.batch_size, num_workers=d.num_workers, pin_memory=d.pin_memory and device.type == "cuda",
+                     persistent_workers=d.persistent_workers, prefetch_factor=d.prefetch_factor, seed=t.seed,
+                     distributed=dist_info.enabled)
+    train_loader = build_loader(bundle.train, shuffle=True, drop_last=True, **loader_kw)
+    val_set = bundle.val
+    if dist_info.enabled:  # each rank scores a disjoint shard; evaluation gathers them by video index
+        val_set = Subset(val_set, range(dist_info.rank, len(val_set), dist_info.world_size))
+    val_loader = build_loader(val_set, shuffle=False, drop_last=False, **{**loader_kw, "distributed": False})
+    num_classes = len(bundle.class_names)
+    kwargs = dict(cfg.model.kwargs)
+    model = build_model_from_config(cfg.model.name, kwargs, num_classes)
+    optimizer = build_optimizer(model, cfg.optim, device)
+    steps_per_epoch = max(1, len(train_loader) if not t.max_steps_per_epoch else min(len(train_loader), t.max_steps_per_epoch))
+    steps_per_epoch = -(-steps_per_epoch // max(t.grad_accum, 1))
+    s = cfg.sched
+    schedule = LRSchedule(
+        base_lr=cfg.optim.lr, total_steps=steps_per_epoch * t.epochs, steps_per_epoch=steps_per_epoch, name=s.name,
+        warmup_steps=int(round(s.warmup_epochs * steps_per_epoch)), min_lr=s.min_lr,
+        step_epochs=tuple(s.step_epochs), gamma=s.gamma,
+    )
+    precision = resolve_precision(t.precision, device)
+    config = _plain(cfg)
+    config["data"]["root"] = root
+    meta = {
+        "model": {"name": cfg.model.name, "kwargs": kwargs, "num_classes": num_classes},
+        "class_names": list(bundle.class_names),
+        "flip_pairs": [list(p) for p in (bundle.flip_pairs or [])],
+        "preprocessing": dict(bundle.preprocessing),
+        "config": config,
+    }
+    settings = TrainSettings(
+        epochs=t.epochs, output_dir=Path(t.output_dir), device=device, precision=precision, grad_clip=t.grad_clip,
+        grad_accum=t.grad_accum, label_smoothing=t.label_smoothing, channels_last=t.channels_last, compile=t.compile,
+        resume=t.resume, eval_every=t.eval_every, keep_checkpoints=t.keep_checkpoints, progress=t.progress,
+        tensorboard=t.tensorboard, max_steps_per_epoch=t.max_steps_per_epoch, stop_after_epoch=t.stop_after_epoch,
+        mean=tuple(bundle.mean), std=tuple(bundle.std),
+    )
+    return Trainer(model, optimizer, schedule, train_loader, val_loader, settings, meta,
+                   list(bundle.class_names), dist_info)

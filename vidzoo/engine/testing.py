@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.evaluation import predict, report_from_predictions
-from vidzoo.engine.experiment import ConfigValueError, pick_device
+from vidzoo.engine.experiment import ConfigValueError, pick_device, synthetic_kwargs
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.loading import load_model
 from vidzoo.engine.plots import plot_confusion
@@ -70,7 +70,7 @@ def evaluate_checkpoint(
         crop_size=d.crop_size, test_clips=d.test_clips, test_crops=d.test_crops, decoder=d.decoder, sampler=d.sampler,
         seq_clips=d.seq_clips, modality=d.modality, flow_root=d.flow_root, flow_length=d.flow_length,
         skip_missing=d.skip_missing, seed=cfg.trainer.seed, normalize=True,
-        synthetic_kwargs=dict(d.synthetic), **dict(d.extra),
+        synthetic_kwargs=synthetic_kwargs(d.synthetic), **dict(d.extra),
     )
     if list(bundle.class_names) != class_names:
         raise ckpt.CheckpointError(

@@ -172,6 +172,11 @@ class Trainer:
             history=info["history"], failed=info["failed"],
         )
         if self.dist.is_main:
+            # Epochs after the checkpoint are re-run: keep only the log lines the checkpoint vouches for.
+            lines = "".join(json.dumps(r) + "\n" for r in self.state.history)
+            tmp = self.out / ".metrics.jsonl.tmp"
+            tmp.write_text(lines)
+            tmp.replace(self.out / "metrics.jsonl")
             print(f"[vidzoo] resumed from {last} (epoch {self.state.epoch}, step {self.state.step})")
 
     @property
@@ -306,8 +311,8 @@ class Trainer:
             if is_best:
                 self.state.best_metric, self.state.best_epoch = record["val"]["video_top1"], epoch + 1
             self.state.history.append(record)
-            self._log(record)
             self._save(record.get("val", {}), is_best)
+            self._log(record)
             if self.s.stop_after_epoch and self.state.epoch == self.s.stop_after_epoch and not is_last:
                 raise TrainingInterrupted(f"stopped after epoch {self.state.epoch} (trainer.stop_after_epoch)")
         report = self._final_report(last_val, time.perf_counter() - t_start)

@@ -1,0 +1,35 @@
+"""Shared helpers for tests that train through the real CLI on a small synthetic-motions set."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+#: Small enough to train in seconds, large enough to learn: 9 classes x (5 train + 2 test) videos.
+TRAIN_SET = dict(seed=3, train_per_class=5, test_per_class=2, size=(48, 48), num_frames=20)
+
+
+def make_train_set(folder: Path) -> Path:
+    from vidzoo.data.synthetic import generate_synthetic_motions
+
+    return generate_synthetic_motions(folder / "synthetic", **TRAIN_SET)
+
+
+def overrides(root: Path, out: Path, *extra: str) -> list[str]:
+    """CLI overrides that train ``c3d`` (c3d_small) for 2 epochs on the set under ``root``."""
+    s = TRAIN_SET
+    return [
+        f"data.root={root}", f"data.synthetic.seed={s['seed']}", f"data.synthetic.train_per_class={s['train_per_class']}",
+        f"data.synthetic.test_per_class={s['test_per_class']}", f"data.synthetic.size=[{s['size'][0]},{s['size'][1]}]",
+        f"data.synthetic.num_frames={s['num_frames']}", "data.resize=48", "data.crop_size=40", "data.num_frames=8",
+        "data.batch_size=8", "data.num_workers=0", "model=c3d", "trainer.epochs=2", "trainer.tensorboard=false", f"trainer.output_dir={out}",
+        "trainer.progress=false", *extra,
+    ]
+
+
+def run_train(args: list[str], timeout: float = 300, prefix: list[str] | None = None, env=None) -> subprocess.CompletedProcess:
+    """Run ``tools/train.py`` (optionally under a launcher ``prefix`` such as torchrun) and capture its output."""
+    cmd = [*(prefix or [sys.executable]), str(REPO / "tools" / "train.py"), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
