@@ -93,6 +93,7 @@ class TrainerConfig:
     channels_last: bool = False  # torch.channels_last_3d memory format for 5-D inputs
     compile: bool = False  # torch.compile, falling back to eager when it fails
     cudnn_benchmark: bool = True
+    batch_size: Optional[str] = None  # "auto": the largest batch that fits on the GPU (overrides data.batch_size)
     output_dir: str = "runs/${now:%Y-%m-%d_%H-%M-%S}_${model.name}"
     resume: bool = False
     eval_every: int = 1  # epochs

@@ -17,6 +17,7 @@ import os
 import resource
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -167,7 +168,7 @@ def end_to_end(model_name: str, mode: Mode, device: torch.device, batch: int, st
 
 
 def _e2e_loader(batch: int, frames: int, size: int, workers: int, videos: int):
-    from vidzoo.benchmarks.data import ucf_like_set
+    from vidzoo.benchmarks.data import make_ucf_like_set
     from vidzoo.data.annotations import VideoRecord
     from vidzoo.data.dataset import VideoDataset
     from vidzoo.data.decoding import build_decoder
@@ -175,10 +176,11 @@ def _e2e_loader(batch: int, frames: int, size: int, workers: int, videos: int):
     from vidzoo.data.sampling import RandomClipSampler
     from vidzoo.data.transforms import train_transform
 
-    paths = ucf_like_set(num_videos=videos)
+    cache = Path(os.environ.get("VIDZOO_CACHE", Path.home() / ".cache" / "vidzoo")) / "bench_ucf_like"
+    paths = make_ucf_like_set(cache, num_videos=videos)
     records = [VideoRecord(str(p), i % 2) for i, p in enumerate(paths)]
     ds = VideoDataset(records, RandomClipSampler(frames, 2), build_decoder("pyav"),
-                      train_transform(resize=int(size * 128 / 112), crop_size=size, normalize=False))
+                      train_transform(int(size * 128 / 112), size, output_uint8=True))
     return build_loader(ds, batch_size=batch, shuffle=True, num_workers=workers, pin_memory=torch.cuda.is_available(),
                         persistent_workers=workers > 0, prefetch_factor=4 if workers else None, drop_last=True)
 

@@ -71,6 +71,23 @@ def build_model_from_config(name: str, kwargs: dict[str, Any], num_classes: int)
     return info.builder(num_classes=num_classes, **kwargs)
 
 
+def auto_batch_size(model: torch.nn.Module, dataset: Any, num_classes: int, device: torch.device, precision: str,
+                    channels_last: bool) -> int:
+    """``trainer.batch_size=auto``: search the largest batch whose training step fits, and say so."""
+    from vidzoo.engine.batch_size import find_batch_size
+    from vidzoo.engine.trainer import autocast_factory
+
+    sample = dataset[0]["inputs"]
+    if isinstance(sample, dict):
+        raise ConfigValueError("trainer.batch_size=auto supports single-modality models; set data.batch_size")
+    fmt = torch.channels_last_3d if channels_last else torch.contiguous_format
+    n = find_batch_size(model.to(device), tuple(sample.shape), num_classes, device,
+                        autocast_factory(precision, device), memory_format=fmt)
+    print(f"[vidzoo] trainer.batch_size=auto: the largest batch that fits is ~{n / 0.9:.0f}; training with {n} "
+          f"(90% headroom) on {torch.cuda.get_device_name(device)}")
+    return n
+
+
 def build_optimizer(model: torch.nn.Module, cfg: Any, device: torch.device) -> torch.optim.Optimizer:
     """SGD (Nesterov momentum) or AdamW; no weight decay on biases and norm parameters."""
     decay, no_decay = [], []
@@ -125,7 +142,16 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
         flow_length=d.flow_length, skip_missing=d.skip_missing, seed=t.seed,
         normalize=not d.normalize_on_device, synthetic_kwargs=synthetic_kwargs(d.synthetic), **dict(d.extra),
     )
-    loader_kw = dict(batch_size=d.batch_size, num_workers=d.num_workers, pin_memory=d.pin_memory and device.type == "cuda",
+    num_classes = len(bundle.class_names)
+    kwargs = dict(cfg.model.kwargs)
+    model = build_model_from_config(cfg.model.name, kwargs, num_classes)
+    precision = resolve_precision(t.precision, device)
+    batch_size = d.batch_size
+    if t.batch_size == "auto":
+        batch_size = auto_batch_size(model, bundle.train, num_classes, device, precision, t.channels_last)
+    elif t.batch_size not in (None, ""):
+        raise ConfigValueError(f"trainer.batch_size must be 'auto' or unset (got {t.batch_size!r}); set data.batch_size")
+    loader_kw = dict(batch_size=batch_size, num_workers=d.num_workers, pin_memory=d.pin_memory and device.type == "cuda",
                      persistent_workers=d.persistent_workers, prefetch_factor=d.prefetch_factor, seed=t.seed,
                      distributed=dist_info.enabled)
     train_loader = build_loader(bundle.train, shuffle=True, drop_last=True, **loader_kw)
@@ -133,9 +159,6 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
     if dist_info.enabled:  # each rank scores a disjoint shard; evaluation gathers them by video index
         val_set = Subset(val_set, range(dist_info.rank, len(val_set), dist_info.world_size))
     val_loader = build_loader(val_set, shuffle=False, drop_last=False, **{**loader_kw, "distributed": False})
-    num_classes = len(bundle.class_names)
-    kwargs = dict(cfg.model.kwargs)
-    model = build_model_from_config(cfg.model.name, kwargs, num_classes)
     optimizer = build_optimizer(model, cfg.optim, device)
     steps_per_epoch = max(1, len(train_loader) if not t.max_steps_per_epoch else min(len(train_loader), t.max_steps_per_epoch))
     steps_per_epoch = -(-steps_per_epoch // max(t.grad_accum, 1))
@@ -145,8 +168,8 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
         warmup_steps=int(round(s.warmup_epochs * steps_per_epoch)), min_lr=s.min_lr,
         step_epochs=tuple(s.step_epochs), gamma=s.gamma,
     )
-    precision = resolve_precision(t.precision, device)
     config = _plain(cfg)
+    config["data"]["batch_size"] = batch_size
     config["data"]["root"] = root
     meta = {
         "model": {"name": cfg.model.name, "kwargs": kwargs, "num_classes": num_classes},

@@ -12,6 +12,8 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from vidzoo.data.transforms import normalize_batch
+
 Inputs = Any  # torch.Tensor | dict[str, torch.Tensor]
 
 
@@ -39,11 +41,7 @@ class InputPreparer:
     def _one(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True)
         if x.dtype == torch.uint8:
-            shape = [1] * x.dim()
-            shape[-4] = -1  # the channel axis of (..., C, T, H, W)
-            mean = torch.as_tensor(self.mean, device=x.device, dtype=torch.float32).view(shape)
-            std = torch.as_tensor(self.std, device=x.device, dtype=torch.float32).view(shape)
-            x = (x.float() / 255.0 - mean) / std
+            x = normalize_batch(x, self.mean, self.std)
         if self.channels_last and x.dim() == 5:
             x = x.contiguous(memory_format=torch.channels_last_3d)
         return x
