@@ -249,3 +249,15 @@ def test_frames_dir_points_records_at_frame_folders(ucf, tmp_path):
         Path(p).mkdir(parents=True)
     records, _ = load_split("ucf101", ucf, 1, "test", frames_dir=tmp_path / "rawframes")
     assert len(records) == 6 and all(Path(r.path).is_dir() for r in records)
+
+
+def test_ucf101_tree_through_build_datasets(ucf):
+    from vidzoo.data.builder import build_datasets
+
+    bundle = build_datasets(source="ucf101", root=str(ucf), split=2, num_frames=4, stride=2, resize=32,
+                            crop_size=24, test_clips=2)
+    assert bundle.class_names == [c for c, _ in UCF_CLASSES]
+    assert (len(bundle.train), len(bundle.val)) == (12, 6)
+    item = bundle.train[0]
+    assert item["inputs"].shape == (3, 4, 24, 24) and item["label"] == 0
+    assert bundle.val[5]["inputs"].shape == (2, 3, 4, 24, 24)

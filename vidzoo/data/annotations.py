@@ -139,6 +139,8 @@ def read_ucf_style_split(
         if folder not in index:
             raise SplitFileError(f"{list_file}:{n}: class folder {folder!r} is not in classInd.txt")
         label = index[folder]
+        if len(parts) > 1 and not parts[1].isdigit():
+            raise SplitFileError(f"{list_file}:{n}: expected 'Class/video.avi <1-based label>', got {line!r}")
         if len(parts) > 1 and int(parts[1]) - 1 != label:
             raise SplitFileError(f"{list_file}:{n}: label {parts[1]} disagrees with class folder {folder!r}")
         records.append(VideoRecord(str(video_root / rel), label))
