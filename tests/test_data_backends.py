@@ -117,6 +117,8 @@ def test_frames_backend_without_meta_counts_files_and_reports_gaps(tmp_path, vid
         dec.decode(str(folder), [8, 9])
     with pytest.raises(VideoDecodeError, match="frame folder not found"):
         dec.decode(str(tmp_path / "missing"), [0])
+    with pytest.raises(VideoDecodeError, match="is a video file, not a frame folder"):
+        dec.decode(video, [0])
 
 
 @pytest.mark.skipif(_usable("torchcodec"), reason="torchcodec is usable here")

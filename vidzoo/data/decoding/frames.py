@@ -48,6 +48,9 @@ class FramesDecoder:
 
     def _probe(self, path: str) -> tuple[int, float]:
         folder = Path(path)
+        if folder.is_file():
+            raise VideoDecodeError(path, "is a video file, not a frame folder: point records at extracted frames "
+                                         "(+data.extra.frames_dir=rawframes) or use a video decoder")
         if not folder.is_dir():
             raise VideoDecodeError(path, "frame folder not found (extract it: tools/prepare_dataset.py --frames DIR)")
         meta_file = folder / META_FILE
