@@ -379,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> str:
     print(f"UCF101-like set: {facts['videos']} videos, 320x240 @ {FPS} fps, {facts['frames']} frames, "
           f"MPEG-4 (XVID) AVI, keyframe every {facts['mean_gop']:.1f} frames ({facts['cache']})")
     print(f"train clip: {NUM_FRAMES} frames, stride {STRIDE}, random position; resize {RESIZE}, random crop {CROP}, "
-          f"flip; {os.cpu_count()} cores, torch threads 1 per process")
+          f"flip; {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the end), torch threads 1 per process")
     print(table)
     sys.stdout.flush()
     return table
