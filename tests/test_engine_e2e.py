@@ -119,3 +119,42 @@ def test_unknown_model_name_lists_choices(tmp_path):
     res = run_tool(["model.name=c4d", f"trainer.output_dir={tmp_path / 'x'}"], timeout=120)
     err = res.stderr.strip().splitlines()[-1]
     assert res.returncode == 2 and "unknown model 'c4d'" in err and "c3d" in err
+
+
+def test_corrupt_videos_are_skipped_counted_and_listed(tiny_root, tmp_path):
+    import shutil
+
+    from vidzoo.data.synthetic import write_corrupt_video
+
+    root = tmp_path / "synthetic"
+    shutil.copytree(tiny_root, root)
+    train_line = (root / "splits" / "trainlist01.txt").read_text().split()[0]
+    test_line = (root / "splits" / "testlist01.txt").read_text().split()[0]
+    broken = [root / "videos" / train_line, root / "videos" / test_line]
+    write_corrupt_video(broken[0], "header", source=broken[0])
+    write_corrupt_video(broken[1], "empty")
+    out = tmp_path / "run"
+    res = run_tool(overrides(root, out, "trainer.epochs=1"))
+    assert res.returncode == 0, res.stderr[-2000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["failed_videos"]["count"] == 2
+    listed = " ".join(report["failed_videos"]["paths"])
+    assert all(str(p) in listed for p in broken)
+    assert report["num_videos"] == 9 * TRAIN_SET["test_per_class"] - 1
+
+
+def test_tools_test_evaluates_a_checkpoint_with_more_views(tiny_root, tmp_path):
+    out = tmp_path / "run"
+    assert run_tool(overrides(tiny_root, out, "trainer.epochs=1")).returncode == 0
+    res = subprocess.run([sys.executable, str(REPO / "tools" / "test.py"), f"checkpoint={out}", "data.test_clips=2",
+                          "data.test_crops=3", f"output={tmp_path / 'eval'}", "progress=false"],
+                         capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    report = json.loads((tmp_path / "eval" / "test_report.json").read_text())
+    n = 9 * TRAIN_SET["test_per_class"]
+    assert report["num_videos"] == n and report["num_clips"] == n * 2 * 3
+    assert set(report) >= {"video_top1", "video_top5", "clip_top1", "clip_top5", "per_class_accuracy", "confusion_matrix"}
+    assert (tmp_path / "eval" / "confusion.png").is_file()
+    bad = subprocess.run([sys.executable, str(REPO / "tools" / "test.py"), f"checkpoint={tmp_path / 'none'}"],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert bad.returncode == 2 and "checkpoint not found" in bad.stderr.strip().splitlines()[-1]
