@@ -57,56 +57,59 @@ CLASSES: tuple[str, ...] = (
 FLIP_PAIRS: tuple[tuple[str, str], ...] = (("TranslateLeft", "TranslateRight"), ("RotateCW", "RotateCCW"))
 
 #: Bump when the rendering changes, so cached datasets are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 _CLIPS_PER_GROUP = 5
-_MAX_ZOOM = 0.05  # largest zoom speed, log-scale per frame
+_SPEED = (1.5, 2.5)  # translation, px per frame
+_OMEGA = (2.0, 3.5)  # rotation, degrees per frame
+_ZOOM = (0.02, 0.035)  # zoom, log-scale per frame
 _MANIFEST = "manifest.json"
 
 
 def _scene(rng: np.random.Generator, size: int) -> np.ndarray:
-    """A random textured square scene ``(size, size, 3)`` uint8: smooth colour field, shapes, fine noise."""
+    """A random "dead leaves" scene ``(size, size, 3)`` uint8: overlapping discs of random colour whose radii
+    follow a power law, over a smooth colour field, plus fine grain.
+
+    Dead-leaves images are (nearly) scale invariant, so zooming does not change what a single frame looks
+    like, and their sharp edges everywhere make motion visible in every part of the frame.
+    """
     cells = max(2, size // 96)  # background colour varies on a ~100 px scale
     coarse = rng.integers(0, 256, size=(cells + rng.integers(0, 3), cells + rng.integers(0, 3), 3))
     img = cv2.resize(coarse.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
-    density = rng.uniform(0.4, 1.0) / 40**2  # shapes per scene pixel
-    for _ in range(int(density * size * size) + 1):
-        colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
-        centre = (int(rng.integers(0, size)), int(rng.integers(0, size)))
-        r = int(rng.integers(4, 22))
-        kind = int(rng.integers(0, 3))
-        if kind == 0:
-            cv2.circle(img, centre, r, colour, thickness=-1, lineType=cv2.LINE_AA)
-        elif kind == 1:
-            cv2.rectangle(img, (centre[0] - r, centre[1] - r // 2), (centre[0] + r, centre[1] + r // 2), colour, -1)
-        else:
-            pts = rng.integers(-r, r + 1, size=(3, 2)) + np.array(centre)
-            cv2.fillPoly(img, [pts.astype(np.int32)], colour, lineType=cv2.LINE_AA)
-    noise = rng.normal(0.0, 18.0, size=(size // 2, size // 2, 1)).astype(np.float32)
+    r_min, r_max = 5.0, 48.0
+    n = int(1.5 * size * size / (math.pi * r_min * r_max * math.log(r_max / r_min) / (1 / r_min - 1 / r_max) / r_max))
+    u = rng.random(n)
+    radii = r_min / np.sqrt(1 - u * (1 - (r_min / r_max) ** 2))  # density ~ r^-3 on [r_min, r_max]
+    centres = rng.integers(0, size, size=(n, 2))
+    colours = rng.integers(0, 256, size=(n, 3))
+    for (x, y), r, c in zip(centres.tolist(), radii.tolist(), colours.tolist()):
+        cv2.circle(img, (x, y), int(r), c, thickness=-1, lineType=cv2.LINE_AA)
+    noise = rng.normal(0.0, 8.0, size=(size // 2, size // 2, 1)).astype(np.float32)
     img += cv2.resize(noise, (size, size), interpolation=cv2.INTER_LINEAR)[..., None]
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def _camera_path(motion: str, num_frames: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """Per-frame camera offset (dx, dy) in output pixels, rotation (rad) and log-scale for one motion class."""
-    t = np.arange(num_frames, dtype=np.float64) - (num_frames - 1) / 2.0  # centred: mid-clip is the base pose
+def _motion_path(motion: str, num_frames: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Per-frame on-screen content displacement (dx, dy) in output pixels, rotation (rad, positive =
+    clockwise on screen) and log-scale (positive = magnified) for one motion class, centred on mid-clip."""
+    t = np.arange(num_frames, dtype=np.float64) - (num_frames - 1) / 2.0
     zeros = np.zeros(num_frames)
-    speed = rng.uniform(2.0, 3.5)  # px / frame
-    omega = math.radians(rng.uniform(3.0, 5.0))  # rad / frame
-    zoom = rng.uniform(0.035, _MAX_ZOOM)  # log-scale / frame
+    speed = rng.uniform(*_SPEED)  # px / frame
+    omega = math.radians(rng.uniform(*_OMEGA))  # rad / frame
+    zoom = rng.uniform(*_ZOOM)  # log-scale / frame
     dx, dy, rot, logs = zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy()
-    if motion == "TranslateLeft":  # content moves left: the camera moves right
-        dx = speed * t
-    elif motion == "TranslateRight":
+    if motion == "TranslateLeft":
         dx = -speed * t
-    elif motion == "TranslateUp":
-        dy = speed * t
-    elif motion == "TranslateDown":
+    elif motion == "TranslateRight":
+        dx = speed * t
+    elif motion == "TranslateUp":  # image y points down
         dy = -speed * t
-    elif motion == "RotateCW":  # content turns clockwise on screen (image y axis points down)
-        rot = -omega * t
-    elif motion == "RotateCCW":
+    elif motion == "TranslateDown":
+        dy = speed * t
+    elif motion == "RotateCW":
         rot = omega * t
+    elif motion == "RotateCCW":
+        rot = -omega * t
     elif motion == "ZoomIn":
         logs = zoom * t
     elif motion == "ZoomOut":
@@ -127,28 +130,27 @@ def render_motion_video(
     h, w = size
     ss = 2  # supersampling factor
     base_rot = rng.uniform(0, 2 * math.pi)
-    dx, dy, rot, logs = _camera_path(motion, num_frames, rng)
+    dx, dy, rot, logs = _motion_path(motion, num_frames, rng)
     # Static log-scale per video, drawn so that the log-scale of a single frame has about the same spread
     # (uniform-ish on [-a, a]) whether or not the class zooms: blur/texture size must not reveal the class.
-    a = _MAX_ZOOM * (num_frames - 1) / 2 + 0.1
+    spread = _ZOOM[1] * (num_frames - 1) / 2 + 0.1
     half_span = float(np.max(np.abs(logs)))
-    base_logs = rng.uniform(-(a - half_span), a - half_span)
+    base_logs = rng.uniform(-(spread - half_span), spread - half_span)
     radius = math.hypot(h, w) / 2  # output pixels from the frame centre to a corner
-    reach = float(np.max(np.hypot(dx, dy) + radius / np.exp(base_logs + logs)))  # scene extent this video needs
+    scales = np.exp(base_logs + logs)  # > 1 magnifies the scene
+    reach = float(np.max((np.hypot(dx, dy) + radius) / scales))  # scene extent (output px at scale 1) needed
     scene_size = int(2 * reach * ss) + 8
     scene = _scene(rng, scene_size)
-    c_scene = (scene_size - 1) / 2.0
+    c_scene = np.full(2, (scene_size - 1) / 2.0)
     c_out = np.array([(w * ss - 1) / 2.0, (h * ss - 1) / 2.0])
     frames = np.empty((num_frames, h, w, 3), np.uint8)
     for i in range(num_frames):
-        theta = base_rot + rot[i]
-        scale = math.exp(base_logs + logs[i])  # > 1 magnifies the scene
-        cos, sin = math.cos(theta) / scale, math.sin(theta) / scale
-        # output pixel p -> scene point: c_scene + camera offset + R(theta) (p - c_out) / scale
-        a = np.array([[cos, -sin], [sin, cos]])
-        offset = np.array([dx[i], dy[i]]) * ss
-        b = np.array([c_scene, c_scene]) + offset - a @ c_out
-        m = np.hstack([a, b[:, None]]).astype(np.float64)
+        # A screen point p shows the scene point c_scene + a (p - c_out - d): the content appears rotated by
+        # -theta in scene terms (+theta on screen, y down = clockwise), magnified by `scale`, shifted by d.
+        theta = -(base_rot + rot[i])
+        a = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]]) / scales[i]
+        b = c_scene - a @ (c_out + np.array([dx[i], dy[i]]) * ss)
+        m = np.hstack([a, b[:, None]])
         big = cv2.warpAffine(
             scene, m, (w * ss, h * ss), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT
         )
