@@ -1,0 +1,125 @@
+"""Clip transforms: layout, crops applied alike to all frames, label-swapping flips, normalisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vidzoo.data.transforms import (
+    KINETICS_MEAN,
+    KINETICS_STD,
+    CenterCrop,
+    ClipTransform,
+    RandomCrop,
+    RandomHorizontalFlip,
+    ThreeCrop,
+    eval_transform,
+    flip_map_from_pairs,
+    normalize_batch,
+    train_transform,
+)
+
+
+def ramp_clip(t: int = 4, h: int = 24, w: int = 32) -> np.ndarray:
+    """uint8 (T, H, W, 3): value = x + 40 t in channel 0, y in channel 1, 7 in channel 2."""
+    clip = np.zeros((t, h, w, 3), np.uint8)
+    clip[..., 0] = np.arange(w)[None, None, :] + 40 * np.arange(t)[:, None, None]
+    clip[..., 1] = np.arange(h)[None, :, None]
+    clip[..., 2] = 7
+    return clip
+
+
+def test_train_layout_and_dtype():
+    out = train_transform(16, 12)(ramp_clip(), np.random.default_rng(0))
+    assert out.shape == (3, 4, 12, 12) and out.dtype == torch.float32
+    raw = train_transform(16, 12, output_uint8=True)(ramp_clip(), np.random.default_rng(0))
+    assert raw.shape == (3, 4, 12, 12) and raw.dtype == torch.uint8
+
+
+def test_resize_short_side_keeps_aspect():
+    out = eval_transform(12, 12, output_uint8=True)(ramp_clip(h=24, w=32))
+    assert out.shape == (3, 4, 12, 12)
+    from vidzoo.data.transforms import ResizeShortSide
+
+    op = ClipTransform([ResizeShortSide(12)])
+    assert op(ramp_clip(h=24, w=32)).shape == (3, 4, 12, 16)
+
+
+def test_random_crop_is_one_draw_for_all_frames():
+    crop = ClipTransform([RandomCrop(10)])
+    seen = set()
+    for seed in range(30):
+        out = crop(ramp_clip(), np.random.default_rng(seed)).numpy()  # (3, T, 10, 10)
+        x0, y0 = int(out[0, 0, 0, 0]), int(out[1, 0, 0, 0])
+        seen.add((x0, y0))
+        for t in range(4):  # same window in every frame
+            assert out[0, t, 0, 0] == x0 + 40 * t and out[1, t, 0, 0] == y0
+        assert 0 <= x0 <= 32 - 10 and 0 <= y0 <= 24 - 10
+    assert len(seen) > 10
+    a = crop(ramp_clip(), np.random.default_rng(3))
+    assert torch.equal(a, crop(ramp_clip(), np.random.default_rng(3)))
+
+
+def test_center_and_three_crop():
+    centre = ClipTransform([CenterCrop(10)])(ramp_clip()).numpy()
+    assert centre[0, 0, 0, 0] == 11 and centre[1, 0, 0, 0] == 7
+    three = ClipTransform([ThreeCrop(10)])(ramp_clip()).numpy()
+    assert three.shape == (3, 3, 4, 10, 10)  # (crops, C, T, H, W)
+    assert [int(three[k, 0, 0, 0, 0]) for k in range(3)] == [0, 11, 22]  # left, centre, right
+    views = ClipTransform([ThreeCrop(10)])(np.stack([ramp_clip(), ramp_clip()]))
+    assert views.shape == (6, 3, 4, 10, 10)
+    tall = ClipTransform([ThreeCrop(10)])(ramp_clip(h=32, w=24)).numpy()
+    assert [int(tall[k, 1, 0, 0, 0]) for k in range(3)] == [0, 11, 22]  # top, centre, bottom
+
+
+def test_flip_swaps_paired_labels():
+    names = ["Still", "TranslateLeft", "TranslateRight", "RotateCW", "RotateCCW"]
+    flip_map = flip_map_from_pairs(names, [("TranslateLeft", "TranslateRight"), ("RotateCW", "RotateCCW")])
+    assert flip_map == [0, 2, 1, 4, 3]
+    always = ClipTransform([RandomHorizontalFlip(p=1.0, flip_map=flip_map)])
+    out, label = always.apply(ramp_clip(), np.random.default_rng(0), label=1)
+    assert label == 2
+    assert out[0, 0, 0, 0] == 31 and out[0, 0, 0, -1] == 0  # mirrored
+    assert always.apply(ramp_clip(), np.random.default_rng(0), label=0)[1] == 0
+    assert always.apply(ramp_clip(), np.random.default_rng(0), label=4)[1] == 3
+    never = ClipTransform([RandomHorizontalFlip(p=0.0, flip_map=flip_map)])
+    assert never.apply(ramp_clip(), np.random.default_rng(0), label=1)[1] == 1
+
+
+def test_flip_without_pairs_flips_freely():
+    assert flip_map_from_pairs(["a", "b"], None) is None
+    t = ClipTransform([RandomHorizontalFlip(p=0.5)])
+    flipped = 0
+    for seed in range(40):
+        out, label = t.apply(ramp_clip(), np.random.default_rng(seed), label=1)
+        assert label == 1
+        flipped += int(out[0, 0, 0, 0] == 31)
+    assert 5 < flipped < 35
+
+
+def test_flip_pair_with_unknown_class():
+    with pytest.raises(KeyError, match="'Left'"):
+        flip_map_from_pairs(["Right"], [("Left", "Right")])
+
+
+def test_normalisation_values_and_gpu_path_agree():
+    clip = np.full((2, 8, 8, 3), 128, np.uint8)
+    out = eval_transform(8, 8)(clip)
+    expected = (128 / 255 - torch.tensor(KINETICS_MEAN)) / torch.tensor(KINETICS_STD)
+    torch.testing.assert_close(out[:, 0, 0, 0], expected)
+    raw = eval_transform(8, 8, output_uint8=True)(ramp_clip(t=2, h=8, w=8))
+    torch.testing.assert_close(normalize_batch(raw[None])[0], eval_transform(8, 8)(ramp_clip(t=2, h=8, w=8)))
+    views = torch.stack([raw, raw])[None]  # (B, V, C, T, H, W)
+    assert normalize_batch(views).shape == views.shape
+    with pytest.raises(ValueError, match="channels"):
+        normalize_batch(torch.zeros(1, 2, 2, 4, 4, dtype=torch.uint8))
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="larger than the frames"):
+        ClipTransform([RandomCrop(40)])(ramp_clip(), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="num_crops"):
+        eval_transform(8, 8, num_crops=5)
+    with pytest.raises(ValueError, match="expected a clip"):
+        ClipTransform([])(np.zeros((4, 4, 3), np.uint8))
