@@ -143,6 +143,8 @@ def init_weights(module: nn.Module) -> None:
             nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+    last = [m for m in module.modules() if isinstance(m, nn.Linear)][-1]
+    nn.init.normal_(last.weight, std=0.01)  # start near uniform class scores
 
 
 def _classifier(in_features: int, fc: int, num_classes: int, dropout: float) -> nn.Sequential:
