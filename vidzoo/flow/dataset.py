@@ -14,7 +14,9 @@ Items follow the vidzoo dataset contract:
 * ``modality="rgb"``: the RGB frames alone, ``(3, T, H, W)``;
 * ``{"error": "<path>: <reason>", "index": i}`` for a video whose flow or frames cannot be read.
 
-Training flips horizontally with probability 0.5 (flow x negated) and maps the label through
+Mean-flow subtraction (``mean_subtraction``) is off here by default: the two-stream models do it
+themselves (``mean_flow_subtraction``, on for the full-size models), so one switch in the model
+config controls it. Training flips horizontally with probability 0.5 (flow x negated) and maps the label through
 ``flip_pairs`` (e.g. TranslateLeft <-> TranslateRight), so direction classes stay correct.
 Randomness of sample ``i`` in epoch ``e`` comes from ``np.random.default_rng([seed, e, i])``, as in
 :class:`vidzoo.data.dataset.VideoDataset`.
@@ -28,6 +30,7 @@ extracted on first use with ``auto_extract`` (DIS by default; resumable, one pro
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -72,7 +75,7 @@ class FlowClipDataset(Dataset):
         test_crops: int = 1,
         hflip: bool = True,
         flip_map: Sequence[int] | None = None,
-        mean_subtraction: bool = True,
+        mean_subtraction: bool = False,
         bound: float | None = None,
         rgb_source: str = "auto",
         rgb_decoder: str = "pyav",
@@ -219,10 +222,11 @@ def ensure_flow(records: Sequence[Any], video_root: Path, flow_root: Path, algor
     todo = [r.path for r in records if not is_finished(storage.flow_dir_for(r.path, flow_root, video_root))]
     if not todo:
         return
+    print(f"[vidzoo] extracting {algorithm} optical flow for {len(todo)} videos into {flow_root} (once)", flush=True)
     with _extraction_lock(flow_root):
         params = {"preset": "medium"} if algorithm == "dis" else {}
         options = ExtractionOptions(algorithm=algorithm, dump_rgb=dump_rgb, params=params)
-        summary = extract_dataset(todo, video_root, flow_root, options, workers=0)
+        summary = extract_dataset(todo, video_root, flow_root, options, workers=0, progress=sys.stderr.isatty())
     if summary.failed:  # failed videos surface as error items of the dataset, like undecodable RGB videos
         print(f"[vidzoo] flow extraction failed for {len(summary.failed)} videos, e.g. {summary.failed[0]}")
 

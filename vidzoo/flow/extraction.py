@@ -254,7 +254,8 @@ def extract_dataset(
     if max_videos is not None:
         jobs = jobs[:max_videos]
     start = time.perf_counter()
-    bar = tqdm(total=len(jobs), unit="video", disable=not progress, dynamic_ncols=True, desc=options.algorithm)
+    bar = tqdm(total=len(jobs), unit="video", disable=not progress, dynamic_ncols=True, desc=options.algorithm,
+               mininterval=0.5)
     pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker) if workers >= 1 else None
     try:
         results = pool.imap_unordered(_job, jobs) if pool else map(_job, jobs)

@@ -94,6 +94,9 @@ class StreamNet(nn.Module):
 
     rgb: ``(B, 3, T, H, W)`` -> backbone on each of the ``T`` frames. flow: ``(B, 2, S*L, H, W)`` ->
     backbone on each of the ``S`` stacks of ``2L`` channels. Logits are averaged over frames/stacks.
+    ``mean_flow_subtraction`` subtracts each field's mean displacement first (Simonyan & Zisserman's
+    camera-motion compensation; on by default for the full-size models, off for the CPU ones, whose
+    synthetic classes are camera motions).
     """
 
     def __init__(
@@ -104,11 +107,13 @@ class StreamNet(nn.Module):
         flow_length: int = 10,
         dropout: float = 0.5,
         backbone_weights: str | None = None,
+        mean_flow_subtraction: bool = False,
     ) -> None:
         super().__init__()
         if modality not in ("rgb", "flow"):
             raise ValueError(f"stream modality must be 'rgb' or 'flow', got {modality!r}")
         self.modality, self.flow_length = modality, flow_length
+        self.mean_flow_subtraction = mean_flow_subtraction
         in_channels = 3 if modality == "rgb" else 2 * flow_length
         self.backbone = build_backbone(backbone, in_channels, num_classes, dropout, temporal=modality == "flow")
         if backbone_weights:
@@ -120,6 +125,8 @@ class StreamNet(nn.Module):
             check_clip(x, 3, "two-stream spatial stream")
             return frames_to_batch(x), x.shape[2]
         check_clip(x, 2, "two-stream temporal stream", min_frames=self.flow_length)
+        if self.mean_flow_subtraction:
+            x = x - x.mean(dim=(-2, -1), keepdim=True)
         return flow_to_stacks(x, self.flow_length), x.shape[2] // self.flow_length
 
     def forward(self, x: Tensor) -> Tensor:
@@ -322,13 +329,14 @@ class TwoStreamResidual(nn.Module):
 
 
 def _streams(num_classes: int, backbone: str, flow_length: int, dropout: float, backbone_weights: str | None,
-             spatial_weights: str | None, temporal_weights: str | None) -> tuple[StreamNet, StreamNet]:
+             spatial_weights: str | None, temporal_weights: str | None,
+             mean_flow_subtraction: bool) -> tuple[StreamNet, StreamNet]:
     if backbone not in BACKBONES:
         raise ValueError(f"unknown two-stream backbone {backbone!r}; choose one of: {', '.join(BACKBONES)}")
     if backbone_weights and not Path(backbone_weights).expanduser().exists():
         read_state_dict(backbone_weights)  # raises the clear "not found" error
     spatial = StreamNet("rgb", num_classes, backbone, flow_length, dropout, backbone_weights)
-    temporal = StreamNet("flow", num_classes, backbone, flow_length, dropout, backbone_weights)
+    temporal = StreamNet("flow", num_classes, backbone, flow_length, dropout, backbone_weights, mean_flow_subtraction)
     _load_stream(spatial, spatial_weights)
     _load_stream(temporal, temporal_weights)
     return spatial, temporal
@@ -338,7 +346,8 @@ def _streams(num_classes: int, backbone: str, flow_length: int, dropout: float, 
 @register_model("two_stream_spatial", input_shape=(3, 1, 224, 224), inputs=("rgb",), family="Two-Stream", paper=_PAPER_2S)
 def two_stream_spatial(num_classes: int = 101, backbone: str = "cnn_m_2048", dropout: float = 0.5,
                        backbone_weights: str | None = None) -> nn.Module:
-    """Spatial stream: a 2D ConvNet on single RGB frames ``(B, 3, T, H, W)`` (scores averaged over T)."""
+    """Spatial stream: a 2D ConvNet on single RGB frames ``(B, 3, T, H, W)`` (scores averaged over T).
+    ``backbone``: cnn_m_2048 | resnet18 | resnet50 | vgg16. ``backbone_weights``: a local ImageNet checkpoint."""
     return StreamNet("rgb", num_classes, backbone, 1, dropout, backbone_weights)
 
 
@@ -350,15 +359,18 @@ def two_stream_spatial_small(num_classes: int = 9, dropout: float = 0.5) -> nn.M
 
 @register_model("two_stream_temporal", input_shape=(2, 10, 224, 224), inputs=("flow",), family="Two-Stream", paper=_PAPER_2S)
 def two_stream_temporal(num_classes: int = 101, backbone: str = "cnn_m_2048", flow_length: int = 10,
-                        dropout: float = 0.5, backbone_weights: str | None = None) -> nn.Module:
-    """Temporal stream: a 2D ConvNet on a stack of L flow fields ``(B, 2, L, H, W)`` seen as 2L channels."""
-    return StreamNet("flow", num_classes, backbone, flow_length, dropout, backbone_weights)
+                        dropout: float = 0.5, backbone_weights: str | None = None,
+                        mean_flow_subtraction: bool = True) -> nn.Module:
+    """Temporal stream: a 2D ConvNet on a stack of L flow fields ``(B, 2, L, H, W)`` seen as 2L channels.
+    ``backbone_weights``: a local RGB ImageNet checkpoint, first conv converted by cross-modality init."""
+    return StreamNet("flow", num_classes, backbone, flow_length, dropout, backbone_weights, mean_flow_subtraction)
 
 
 @register_model("two_stream_temporal_small", input_shape=(2, 5, 56, 56), inputs=("flow",), family="Two-Stream", paper=_PAPER_2S)
-def two_stream_temporal_small(num_classes: int = 9, flow_length: int = 5, dropout: float = 0.5) -> nn.Module:
+def two_stream_temporal_small(num_classes: int = 9, flow_length: int = 5, dropout: float = 0.5,
+                              mean_flow_subtraction: bool = False) -> nn.Module:
     """CPU temporal stream (small ResNet)."""
-    return StreamNet("flow", num_classes, "small", flow_length, dropout)
+    return StreamNet("flow", num_classes, "small", flow_length, dropout, None, mean_flow_subtraction)
 
 
 @register_model("two_stream_late", input_shape=(3, 1, 224, 224), inputs=("rgb", "flow"), family="Two-Stream",
@@ -366,11 +378,11 @@ def two_stream_temporal_small(num_classes: int = 9, flow_length: int = 5, dropou
 def two_stream_late(num_classes: int = 101, backbone: str = "cnn_m_2048", flow_length: int = 10, dropout: float = 0.5,
                     fusion: str = "average", fusion_weights: Sequence[float] = (1.0, 1.0), freeze_streams: bool = False,
                     backbone_weights: str | None = None, spatial_weights: str | None = None,
-                    temporal_weights: str | None = None) -> nn.Module:
+                    temporal_weights: str | None = None, mean_flow_subtraction: bool = True) -> nn.Module:
     """Two-stream ConvNet with late fusion (average of softmax scores, or a linear layer on them).
     ``spatial_weights``/``temporal_weights``: trained stream checkpoints (``model.safetensors``) to start from."""
     spatial, temporal = _streams(num_classes, backbone, flow_length, dropout, backbone_weights, spatial_weights,
-                                 temporal_weights)
+                                 temporal_weights, mean_flow_subtraction)
     return TwoStreamLate(spatial, temporal, num_classes, fusion, fusion_weights, freeze_streams)
 
 
@@ -378,9 +390,11 @@ def two_stream_late(num_classes: int = 101, backbone: str = "cnn_m_2048", flow_l
                 paper=_PAPER_2S, flow_shape=(2, 5, 56, 56))
 def two_stream_late_small(num_classes: int = 9, flow_length: int = 5, dropout: float = 0.5, fusion: str = "average",
                           fusion_weights: Sequence[float] = (1.0, 1.0), freeze_streams: bool = False,
-                          spatial_weights: str | None = None, temporal_weights: str | None = None) -> nn.Module:
+                          spatial_weights: str | None = None, temporal_weights: str | None = None,
+                          mean_flow_subtraction: bool = False) -> nn.Module:
     """CPU late-fusion two-stream net (small ResNet streams)."""
-    spatial, temporal = _streams(num_classes, "small", flow_length, dropout, None, spatial_weights, temporal_weights)
+    spatial, temporal = _streams(num_classes, "small", flow_length, dropout, None, spatial_weights, temporal_weights,
+                                 mean_flow_subtraction)
     return TwoStreamLate(spatial, temporal, num_classes, fusion, fusion_weights, freeze_streams)
 
 
@@ -388,10 +402,11 @@ def two_stream_late_small(num_classes: int = 9, flow_length: int = 5, dropout: f
                 paper=_PAPER_CONV, flow_shape=(2, 50, 224, 224))
 def two_stream_conv(num_classes: int = 101, backbone: str = "vgg16", flow_length: int = 10, dropout: float = 0.5,
                     fusion_3d: bool = True, keep_temporal_tower: bool = True, backbone_weights: str | None = None,
-                    spatial_weights: str | None = None, temporal_weights: str | None = None) -> nn.Module:
+                    spatial_weights: str | None = None, temporal_weights: str | None = None,
+                    mean_flow_subtraction: bool = True) -> nn.Module:
     """Convolutional (+3D) fusion of two VGG-16 streams over T frames."""
     spatial, temporal = _streams(num_classes, backbone, flow_length, dropout, backbone_weights, spatial_weights,
-                                 temporal_weights)
+                                 temporal_weights, mean_flow_subtraction)
     return TwoStreamConvFusion(spatial, temporal, num_classes, fusion_3d, keep_temporal_tower)
 
 
@@ -399,9 +414,10 @@ def two_stream_conv(num_classes: int = 101, backbone: str = "vgg16", flow_length
                 paper=_PAPER_CONV, flow_shape=(2, 15, 56, 56))
 def two_stream_conv_small(num_classes: int = 9, flow_length: int = 5, dropout: float = 0.5, fusion_3d: bool = True,
                           keep_temporal_tower: bool = True, spatial_weights: str | None = None,
-                          temporal_weights: str | None = None) -> nn.Module:
+                          temporal_weights: str | None = None, mean_flow_subtraction: bool = False) -> nn.Module:
     """CPU convolutional-fusion two-stream net (small ResNet streams)."""
-    spatial, temporal = _streams(num_classes, "small", flow_length, dropout, None, spatial_weights, temporal_weights)
+    spatial, temporal = _streams(num_classes, "small", flow_length, dropout, None, spatial_weights, temporal_weights,
+                                 mean_flow_subtraction)
     return TwoStreamConvFusion(spatial, temporal, num_classes, fusion_3d, keep_temporal_tower)
 
 
@@ -410,12 +426,12 @@ def two_stream_conv_small(num_classes: int = 9, flow_length: int = 5, dropout: f
 def two_stream_residual(num_classes: int = 101, backbone: str = "resnet50", flow_length: int = 10, dropout: float = 0.5,
                         link_init: str = "zero", temporal_stages: Sequence[int] = (2, 3, 4),
                         backbone_weights: str | None = None, spatial_weights: str | None = None,
-                        temporal_weights: str | None = None) -> nn.Module:
+                        temporal_weights: str | None = None, mean_flow_subtraction: bool = True) -> nn.Module:
     """ST-ResNet: ResNet-50 streams with motion-to-appearance residual links and identity-initialised temporal convs."""
     if backbone not in ("resnet18", "resnet50"):
         raise ValueError(f"two_stream_residual needs a ResNet backbone (resnet18 or resnet50), got {backbone!r}")
     spatial, temporal = _streams(num_classes, backbone, flow_length, dropout, backbone_weights, spatial_weights,
-                                 temporal_weights)
+                                 temporal_weights, mean_flow_subtraction)
     return TwoStreamResidual(spatial, temporal, link_init, temporal_stages)
 
 
@@ -423,7 +439,8 @@ def two_stream_residual(num_classes: int = 101, backbone: str = "resnet50", flow
                 paper=_PAPER_RES, flow_shape=(2, 15, 56, 56))
 def two_stream_residual_small(num_classes: int = 9, flow_length: int = 5, dropout: float = 0.5, link_init: str = "zero",
                               temporal_stages: Sequence[int] = (2, 3, 4), spatial_weights: str | None = None,
-                              temporal_weights: str | None = None) -> nn.Module:
+                              temporal_weights: str | None = None, mean_flow_subtraction: bool = False) -> nn.Module:
     """CPU ST-ResNet (small ResNet streams)."""
-    spatial, temporal = _streams(num_classes, "small", flow_length, dropout, None, spatial_weights, temporal_weights)
+    spatial, temporal = _streams(num_classes, "small", flow_length, dropout, None, spatial_weights, temporal_weights,
+                                 mean_flow_subtraction)
     return TwoStreamResidual(spatial, temporal, link_init, temporal_stages)
