@@ -169,3 +169,15 @@ def test_residual_links_change_the_output_once_trained():
         assert not torch.allclose(model(x), TwoStreamLate(model.spatial, model.temporal, 9)(x), atol=1e-4)
     with pytest.raises(ValueError, match="ResNet"):
         build_model("two_stream_residual", 9, backbone="vgg16")
+
+
+def test_mean_flow_subtraction_option_removes_uniform_motion():
+    torch.manual_seed(0)
+    on = build_model("two_stream_temporal_small", 9, mean_flow_subtraction=True).eval()
+    off = build_model("two_stream_temporal_small", 9).eval()
+    off.load_state_dict(on.state_dict())
+    flow = torch.randn(2, 2, 5, 56, 56)
+    shift = torch.tensor([3.0, -2.0]).view(1, 2, 1, 1, 1)  # camera pan: the same vector everywhere
+    with torch.no_grad():
+        assert torch.allclose(on(flow), on(flow + shift), atol=1e-5)
+        assert not torch.allclose(off(flow), off(flow + shift), atol=1e-3)
