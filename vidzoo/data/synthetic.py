@@ -57,7 +57,7 @@ CLASSES: tuple[str, ...] = (
 FLIP_PAIRS: tuple[tuple[str, str], ...] = (("TranslateLeft", "TranslateRight"), ("RotateCW", "RotateCCW"))
 
 #: Bump when the rendering changes, so cached datasets are regenerated.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 _CLIPS_PER_GROUP = 5
 _SPEED = (1.5, 2.5)  # translation, px per frame
@@ -77,7 +77,8 @@ def _scene(rng: np.random.Generator, size: int) -> np.ndarray:
     coarse = rng.integers(0, 256, size=(cells + rng.integers(0, 3), cells + rng.integers(0, 3), 3))
     img = cv2.resize(coarse.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
     r_min, r_max = 5.0, 48.0
-    n = int(1.5 * size * size / (math.pi * r_min * r_max * math.log(r_max / r_min) / (1 / r_min - 1 / r_max) / r_max))
+    mean_area = math.pi * 2 * math.log(r_max / r_min) / (r_min**-2 - r_max**-2)  # E[pi r^2] for density ~ r^-3
+    n = int(1.5 * size * size / mean_area)  # discs cover the scene 1.5 times over on average
     u = rng.random(n)
     radii = r_min / np.sqrt(1 - u * (1 - (r_min / r_max) ** 2))  # density ~ r^-3 on [r_min, r_max]
     centres = rng.integers(0, size, size=(n, 2))

@@ -162,7 +162,7 @@ class PyAVDecoder:
         try:
             container = av.open(path, metadata_errors="ignore")
         except (av.FFmpegError, UnicodeDecodeError, OSError) as err:
-            raise VideoDecodeError(path, f"cannot open ({err.__class__.__name__}: {err})") from err
+            raise VideoDecodeError(path, f"cannot open ({_describe(err)})") from err
         if not container.streams.video:
             container.close()
             raise VideoDecodeError(path, "no video stream")
@@ -173,7 +173,12 @@ class PyAVDecoder:
         try:
             yield from container.decode(stream)
         except (av.FFmpegError, EOFError) as err:
-            raise VideoDecodeError(path, f"decoding failed ({err.__class__.__name__}: {err})") from err
+            raise VideoDecodeError(path, f"decoding failed ({_describe(err)})") from err
+
+
+def _describe(err: BaseException) -> str:
+    """FFmpeg's reason without the file name PyAV appends (VideoDecodeError already leads with it)."""
+    return f"{type(err).__name__}: {getattr(err, 'strerror', None) or err}"
 
 
 def _stream_fps(stream) -> float:
