@@ -14,9 +14,11 @@ def _params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-@pytest.mark.parametrize("fusion", ["logits", "softmax"])
-@pytest.mark.parametrize("builder", [single_frame_small, single_frame])
-@pytest.mark.parametrize("train", [False, True])
+@pytest.mark.parametrize(
+    ("builder", "fusion", "train"),
+    [(single_frame_small, "logits", False), (single_frame_small, "softmax", False),
+     (single_frame_small, "softmax", True), (single_frame, "logits", False)],
+)
 def test_output_invariant_to_frame_order(builder, fusion: str, train: bool) -> None:
     """Shuffling the frames of every clip leaves the output unchanged: no motion information reaches it.
 

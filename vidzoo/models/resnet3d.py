@@ -136,8 +136,9 @@ class BasicBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        return self.relu(self.conv2(self.conv1(x)) + identity)
+        out = self.conv2(self.conv1(x))
+        out += x if self.downsample is None else self.downsample(x)
+        return self.relu(out)
 
 
 def stem_3d(out_channels: int = 64) -> nn.Sequential:
