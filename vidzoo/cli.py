@@ -17,19 +17,17 @@ _HYDRA_FLAGS = ("-", "hydra.", "+hydra.", "~hydra.")
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from vidzoo.data.annotations import SplitFileError
+    """Exceptions that mean "the input is wrong" (their messages name the thing and the fix)."""
+    from vidzoo.data.decoding import VideoDecodeError
     from vidzoo.engine.checkpoint import CheckpointError
-    from vidzoo.engine.experiment import ConfigValueError
+    from vidzoo.errors import ConfigValueError
+    from vidzoo.flow.storage import FlowStorageError
+    from vidzoo.models._stream_backbones import BackboneWeightsError
     from vidzoo.models.registry import UnknownModelError
 
-    errors: list[type[BaseException]] = [SplitFileError, CheckpointError, ConfigValueError, UnknownModelError]
-    try:
-        from vidzoo.data.decoding import VideoDecodeError
-
-        errors.append(VideoDecodeError)
-    except ImportError:
-        pass
-    return tuple(errors)
+    # FileNotFoundError covers SplitFileError and MissingVideosError from vidzoo.data.annotations.
+    return (FileNotFoundError, CheckpointError, ConfigValueError, UnknownModelError, VideoDecodeError,
+            FlowStorageError, BackboneWeightsError)
 
 
 def _fail(prog: str, message: str) -> None:

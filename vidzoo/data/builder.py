@@ -7,16 +7,16 @@ optical flow through ``vidzoo.flow.dataset``).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from torch.utils.data import Dataset
 
-from vidzoo.data.annotations import VideoRecord, read_ucf_style_split
+from vidzoo.data.annotations import VideoRecord, load_split
 from vidzoo.data.dataset import VideoDataset
 from vidzoo.data.decoding import build_decoder
+from vidzoo.errors import ConfigValueError
 from vidzoo.data.sampling import (
     ClipSampler,
     RandomClipSampler,
@@ -70,7 +70,7 @@ def build_sampler(
         return SegmentSampler(num_frames, 1, random=train)
     if kind == "sequence":
         return SequenceClipSampler(seq_clips, num_frames, stride, random=train)
-    raise ValueError(f"unknown data.sampler {kind!r}; choose one of {', '.join(_SAMPLERS)}")
+    raise ConfigValueError(f"unknown data.sampler {kind!r}; choose one of {', '.join(_SAMPLERS)}")
 
 
 def _load_records(
@@ -80,40 +80,25 @@ def _load_records(
     subset: str,
     synthetic_kwargs: dict | None,
     source_kwargs: dict[str, Any],
+    skip_missing: bool,
 ) -> tuple[list[VideoRecord], list[str], list[tuple[str, str]] | None]:
     if source == "synthetic":
         from vidzoo.data.synthetic import FLIP_PAIRS, generate_synthetic_motions
 
         if source_kwargs:
-            raise TypeError(f"data.source=synthetic takes no extra arguments, got {sorted(source_kwargs)}")
+            raise ConfigValueError(f"data.source=synthetic takes no data.extra arguments, got {sorted(source_kwargs)}; remove them")
         if split != 1:
-            raise ValueError(f"the synthetic dataset has only split 1, got data.split={split}")
+            raise ConfigValueError(f"the synthetic dataset has only split 1, got data.split={split}")
         # the dataset's own seed lives in synthetic_kwargs: a new training seed must not regenerate it
         root = generate_synthetic_motions(root or DEFAULT_SYNTHETIC_ROOT, **dict(synthetic_kwargs or {}))
-        records, classes = read_ucf_style_split(root / "splits", root / "videos", split, subset)
-        return records, classes, [tuple(p) for p in FLIP_PAIRS]
+        records, classes = load_split("synthetic", root, split, subset, skip_missing=skip_missing)
+        return list(records), list(classes), [tuple(p) for p in FLIP_PAIRS]
     if source not in _SOURCES:
-        raise ValueError(f"unknown data.source {source!r}; choose one of {', '.join(_SOURCES)}")
+        raise ConfigValueError(f"unknown data.source {source!r}; choose one of {', '.join(_SOURCES)}")
     if root is None:
-        raise ValueError(f"data.source={source} needs data.root (the dataset directory)")
-    from vidzoo.data.annotations import load_split  # written by the real-datasets helper
-
-    records, classes = load_split(source, root, split, subset, **source_kwargs)
+        raise ConfigValueError(f"data.source={source} needs data.root (the dataset directory)")
+    records, classes = load_split(source, root, split, subset, skip_missing=skip_missing, **source_kwargs)
     return list(records), list(classes), None
-
-
-def _drop_missing(records: list[VideoRecord], subset: str, skip_missing: bool) -> list[VideoRecord]:
-    missing = [r for r in records if not Path(r.path).is_file()]
-    if not missing:
-        return records
-    if not skip_missing:
-        shown = ", ".join(r.path for r in missing[:3])
-        raise FileNotFoundError(
-            f"{len(missing)} of {len(records)} {subset} videos are missing (e.g. {shown}); "
-            "fix data.root or set data.skip_missing=true to train without them"
-        )
-    warnings.warn(f"skipping {len(missing)} missing {subset} videos (e.g. {missing[0].path})", stacklevel=3)
-    return [r for r in records if Path(r.path).is_file()]
 
 
 def build_datasets(
@@ -150,9 +135,9 @@ def build_datasets(
     ``normalize_batch``). Non-RGB modalities are built by ``vidzoo.flow.dataset.build_flow_dataset``.
     """
     if modality not in _MODALITIES:
-        raise ValueError(f"unknown data.modality {modality!r}; choose one of {', '.join(_MODALITIES)}")
+        raise ConfigValueError(f"unknown data.modality {modality!r}; choose one of {', '.join(_MODALITIES)}")
     if sampler not in _SAMPLERS:
-        raise ValueError(f"unknown data.sampler {sampler!r}; choose one of {', '.join(_SAMPLERS)}")
+        raise ConfigValueError(f"unknown data.sampler {sampler!r}; choose one of {', '.join(_SAMPLERS)}")
     preprocessing = {
         "mean": list(mean),
         "std": list(std),
@@ -170,11 +155,10 @@ def build_datasets(
     flip_pairs = None
     for subset in ("train", "test"):
         records, class_names, flip_pairs = _load_records(
-            source, root, split, subset, synthetic_kwargs, source_kwargs
+            source, root, split, subset, synthetic_kwargs, source_kwargs, skip_missing
         )
-        records = _drop_missing(records, subset, skip_missing)
         if not records:
-            raise ValueError(f"the {subset} split of data.source={source} (root {root}) has no videos")
+            raise ConfigValueError(f"the {subset} split of data.source={source} (root {root}) has no videos")
         train = subset == "train"
         if modality != "rgb":
             from vidzoo.flow.dataset import build_flow_dataset  # written by the optical-flow helper

@@ -17,14 +17,11 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.data import Subset
 
+from vidzoo.errors import ConfigValueError
 from vidzoo.engine.distributed import DistInfo, cleanup, init_distributed
 from vidzoo.engine.schedule import LRSchedule
 from vidzoo.engine.trainer import Trainer, TrainSettings, resolve_precision
 from vidzoo.models.registry import get_model_info
-
-
-class ConfigValueError(ValueError):
-    """A config value that passed the schema but cannot work; the message names the key and the fix."""
 
 
 def seed_everything(seed: int) -> None:

@@ -1,0 +1,26 @@
+"""``build_datasets`` over a real-dataset layout: missing videos error or are skipped (data.skip_missing)."""
+
+import pytest
+from datasets_tree import make_ucf101_tree
+
+from vidzoo.data.annotations import MissingVideosError
+from vidzoo.data.builder import build_datasets
+from vidzoo.errors import ConfigValueError
+
+
+def test_missing_video_errors_or_is_skipped(tmp_path):
+    root = make_ucf101_tree(tmp_path / "ucf")
+    victim = sorted((root / "UCF-101").rglob("*.avi"))[0]
+    full = build_datasets(source="ucf101", root=root, split=1)
+    victim.unlink()
+    with pytest.raises(MissingVideosError, match="data.skip_missing=true"):
+        build_datasets(source="ucf101", root=root, split=1)
+    kept = build_datasets(source="ucf101", root=root, split=1, skip_missing=True)
+    assert len(kept.train) + len(kept.val) == len(full.train) + len(full.val) - 1
+
+
+def test_bad_source_and_split_name_the_key():
+    with pytest.raises(ConfigValueError, match="data.source"):
+        build_datasets(source="kinetics", root="/nowhere")
+    with pytest.raises(ConfigValueError, match="data.split"):
+        build_datasets(source="synthetic", split=2)
