@@ -139,11 +139,11 @@ def extract_flow_main() -> None:
     """``vidzoo-extract-flow``: see ``tools/extract_flow.py``."""
     from vidzoo.flow.extraction import main
 
-    main()
+    raise SystemExit(main())
 
 
 def prepare_dataset_main() -> None:
     """``vidzoo-prepare-dataset``: see ``tools/prepare_dataset.py``."""
     from vidzoo.data.indexing import main
 
-    main()
+    raise SystemExit(main())

@@ -58,6 +58,7 @@ BACKEND_MODULES: dict[str, str] = {
     "torchcodec": "vidzoo.data.decoding.torchcodec",
     "frames": "vidzoo.data.decoding.frames",
     "flow": "vidzoo.flow.stacks",
+    "flow_frames": "vidzoo.flow.stacks",
 }
 
 _REGISTRY: dict[str, Callable[..., Decoder]] = {}
