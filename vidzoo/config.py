@@ -83,7 +83,7 @@ class SchedConfig:
 
 @dataclass
 class TrainerConfig:
-    epochs: int = 8
+    epochs: int = 24
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16
