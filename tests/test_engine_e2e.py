@@ -40,7 +40,7 @@ def test_train_writes_report_pictures_and_loads_in_fresh_process(tiny_root, tmp_
     assert any((out / "tb").iterdir())
 
     torch.manual_seed(0)
-    x = torch.randn(2, 3, 8, 40, 40)
+    x = torch.randn(2, 3, 8, 56, 56)
     torch.save(x, tmp_path / "x.pt")
     trainer.raw_model.eval()
     with torch.no_grad():
