@@ -10,7 +10,6 @@ VENV=${2:-.venv}
 if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi
-"$VENV/bin/pip" install --quiet --upgrade pip
 "$VENV/bin/pip" install --quiet -r requirements.lock
 "$VENV/bin/pip" install --quiet --no-deps --no-build-isolation -e .
 "$VENV/bin/python" -c "import torch, torchvision, av, cv2; print('vidzoo env ok: torch', torch.__version__, 'torchvision', torchvision.__version__)"
