@@ -56,6 +56,19 @@ def synthetic_kwargs(node: Any) -> dict[str, Any]:
     return kw
 
 
+def datasets_from_config(d: Any, root: str, *, seed: int, normalize: bool):
+    """``build_datasets`` called with the ``data`` config section (a DataBundle)."""
+    from vidzoo.data.builder import build_datasets
+
+    return build_datasets(
+        source=d.source, root=root, split=d.split, num_frames=d.num_frames, stride=d.stride, resize=d.resize,
+        crop_size=d.crop_size, test_clips=d.test_clips, test_crops=d.test_crops, decoder=d.decoder,
+        sampler=d.sampler, seq_clips=d.seq_clips, modality=d.modality, flow_root=d.flow_root,
+        flow_length=d.flow_length, skip_missing=d.skip_missing, seed=seed, normalize=normalize,
+        synthetic_kwargs=synthetic_kwargs(d.synthetic), **dict(d.extra),
+    )
+
+
 def build_model_from_config(name: str, kwargs: dict[str, Any], num_classes: int) -> torch.nn.Module:
     """Build a registered model, turning an unknown keyword into a one-line error listing the accepted ones."""
     info = get_model_info(name)
@@ -122,7 +135,6 @@ def run_training(cfg: Any) -> dict:
 
 def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
     """Everything a run needs (data, model, optimizer, schedule), wired into a :class:`Trainer`."""
-    from vidzoo.data.builder import build_datasets
     from vidzoo.data.loader import build_loader
 
     d, t = cfg.data, cfg.trainer
@@ -132,13 +144,7 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
     seed_everything(t.seed)
     get_model_info(cfg.model.name)  # fail fast on an unknown model, before touching data
     root = d.root if d.root not in (None, "", "???") else default_data_root(d.source)
-    bundle = build_datasets(
-        source=d.source, root=root, split=d.split, num_frames=d.num_frames, stride=d.stride, resize=d.resize,
-        crop_size=d.crop_size, test_clips=d.test_clips, test_crops=d.test_crops, decoder=d.decoder,
-        sampler=d.sampler, seq_clips=d.seq_clips, modality=d.modality, flow_root=d.flow_root,
-        flow_length=d.flow_length, skip_missing=d.skip_missing, seed=t.seed,
-        normalize=not d.normalize_on_device, synthetic_kwargs=synthetic_kwargs(d.synthetic), **dict(d.extra),
-    )
+    bundle = datasets_from_config(d, root, seed=t.seed, normalize=not d.normalize_on_device)
     num_classes = len(bundle.class_names)
     kwargs = dict(cfg.model.kwargs)
     model = build_model_from_config(cfg.model.name, kwargs, num_classes)

@@ -11,7 +11,8 @@ from omegaconf import OmegaConf
 
 from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.evaluation import predict, report_from_predictions
-from vidzoo.engine.experiment import ConfigValueError, pick_device, synthetic_kwargs
+from vidzoo.engine.experiment import datasets_from_config, pick_device
+from vidzoo.errors import ConfigValueError
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.loading import load_model
 from vidzoo.engine.plots import plot_confusion
@@ -49,7 +50,6 @@ def evaluate_checkpoint(
     progress: Any = True,
 ) -> dict:
     """Evaluate ``checkpoint`` on the test split its training config names (overridable by ``data.*``)."""
-    from vidzoo.data.builder import build_datasets
     from vidzoo.data.loader import build_loader
 
     ckpt_dir = ckpt.resolve_checkpoint(checkpoint, which)
@@ -65,13 +65,7 @@ def evaluate_checkpoint(
     d = cfg.data
     dev = pick_device(device)
     model, class_names, prep = load_model(ckpt_dir, device=dev)
-    bundle = build_datasets(
-        source=d.source, root=d.root, split=d.split, num_frames=d.num_frames, stride=d.stride, resize=d.resize,
-        crop_size=d.crop_size, test_clips=d.test_clips, test_crops=d.test_crops, decoder=d.decoder, sampler=d.sampler,
-        seq_clips=d.seq_clips, modality=d.modality, flow_root=d.flow_root, flow_length=d.flow_length,
-        skip_missing=d.skip_missing, seed=cfg.trainer.seed, normalize=True,
-        synthetic_kwargs=synthetic_kwargs(d.synthetic), **dict(d.extra),
-    )
+    bundle = datasets_from_config(d, d.root, seed=cfg.trainer.seed, normalize=True)
     if list(bundle.class_names) != class_names:
         raise ckpt.CheckpointError(
             f"{ckpt_dir} was trained on classes {class_names[:3]}... but data.source={d.source} split {d.split} has "
