@@ -1,0 +1,126 @@
+"""The model card: every registered model has a row, sizes and costs are real, the recorded CPU results are complete."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from vidzoo import build_model, list_models
+from vidzoo.model_card import (
+    CARD_FILE,
+    PAPER_RESULTS,
+    RESULTS_FILE,
+    card_rows,
+    count_parameters,
+    default_num_classes,
+    dummy_input,
+    forward_gflops,
+    missing_models,
+    parameters_of,
+    recipe_overrides,
+    render_card,
+    small_models,
+)
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict]:
+    return card_rows(results={"models": {}})
+
+
+def test_card_has_a_row_for_every_registered_model(rows):
+    text = render_card(rows, {"models": {}})
+    assert missing_models(text) == []
+    assert [r["name"] for r in rows] == list_models()
+
+
+def test_missing_model_is_detected(rows):
+    """Dropping one registered model's row is caught by the coverage check."""
+    dropped = rows[3]["name"]
+    text = render_card([r for r in rows if r["name"] != dropped], {"models": {}})
+    assert missing_models(text) == [dropped]
+
+
+def test_committed_card_is_complete():
+    """MODEL_CARD.md was regenerated after the last model was registered (python tools/model_card.py)."""
+    assert CARD_FILE.exists(), "run python tools/model_card.py"
+    assert missing_models(CARD_FILE.read_text()) == [], "MODEL_CARD.md is stale: run python tools/model_card.py"
+
+
+def test_gflops_positive_and_ordered(rows):
+    by_name = {r["name"]: r for r in rows}
+    assert all(r["gflops"] > 0 for r in rows), [r["name"] for r in rows if r["gflops"] <= 0]
+    # Sanity against well-known sizes: C3D ~38.5 GMACs per 16x112x112 clip, R(2+1)D-34 costs more than -18.
+    assert 70 < by_name["c3d"]["gflops"] < 85
+    assert by_name["r2plus1d_34"]["gflops"] > by_name["r2plus1d_18"]["gflops"]
+    assert by_name["c3d_small"]["gflops"] < by_name["c3d"]["gflops"] / 50
+
+
+def test_gflops_counts_a_known_conv():
+    """FlopCounterMode counts multiply-adds twice: a 1x1x1 conv 3->4 on 2x4x4 voxels is 2*3*4*32 FLOPs."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    conv = torch.nn.Conv3d(3, 4, 1, bias=False)
+    with FlopCounterMode(display=False) as counter:
+        conv(torch.zeros(1, 3, 2, 4, 4))
+    assert counter.get_total_flops() == 2 * 3 * 4 * 32
+
+
+@pytest.mark.parametrize("name", ["c3d_small", "two_stream_late_small", "karpathy_slow_small", "ji3d_small",
+                                  "cnn_lstm_small"])
+def test_params_equal_numel_sum(name):
+    model = build_model(name, num_classes=101)
+    assert parameters_of(name, 101) == sum(p.numel() for p in model.parameters()) == count_parameters(model)
+    nc = default_num_classes(name)
+    assert parameters_of(name, nc) == sum(p.numel() for p in build_model(name, num_classes=nc).parameters())
+
+
+def test_params_in_card_rows_match_meta_builds(rows):
+    for r in rows:
+        with torch.device("meta"):
+            model = build_model(r["name"], num_classes=101)
+        assert r["params_101"] == sum(p.numel() for p in model.parameters()), r["name"]
+
+
+def test_dummy_input_of_two_stream_models_is_a_dict():
+    x = dummy_input("two_stream_conv_small", batch=2)
+    assert set(x) == {"rgb", "flow"} and x["rgb"].shape == (2, 3, 3, 56, 56) and x["flow"].shape == (2, 2, 15, 56, 56)
+    assert forward_gflops("two_stream_conv_small") > forward_gflops("two_stream_temporal_small")
+
+
+def test_paper_results_are_registered_full_size_models():
+    registered = set(list_models())
+    for name, result in PAPER_RESULTS.items():
+        assert name in registered and not name.endswith("_small"), name
+        assert result.source, name
+        for value in (result.ucf101, result.hmdb51):
+            assert value is None or 0 < value <= 100, (name, value)
+    assert PAPER_RESULTS["c3d"].ucf101 == 82.3 and PAPER_RESULTS["r2plus1d_34"].hmdb51 == 74.5
+
+
+def test_every_small_model_has_a_recipe():
+    for name in small_models():
+        (override,) = recipe_overrides(name)
+        group, _, config = override.partition("=")
+        folder = "experiment" if group == "experiment" else "model"
+        assert (Path(__file__).resolve().parents[1] / "configs" / folder / f"{config}.yaml").exists(), name
+
+
+def test_recorded_results_cover_every_small_model():
+    """results/synthetic_cpu.json holds a run of every CPU variant, each with its command and date."""
+    assert RESULTS_FILE.exists(), "run python tools/model_card.py --train"
+    models = json.loads(RESULTS_FILE.read_text())["models"]
+    assert sorted(set(small_models()) - set(models)) == []
+    for name, rec in models.items():
+        assert 0.0 <= rec["video_top1"] <= 1.0 and rec["epochs"] > 0 and rec["wall_seconds"] > 0, name
+        assert rec["command"].startswith("python tools/train.py ") and rec["date"], name
+
+
+def test_unknown_model_for_train_is_rejected(tmp_path):
+    from vidzoo.model_card import train_models
+
+    with pytest.raises(ValueError, match="unknown model"):
+        train_models(["no_such_small"], path=tmp_path / "r.json")
