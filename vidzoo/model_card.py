@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -211,6 +212,9 @@ def train_one(name: str, runs_dir: Path = RUNS_DIR, extra: Sequence[str] = ()) -
     args = [*recipe_overrides(name), "trainer.progress=false", "trainer.tensorboard=false", f"trainer.output_dir={out}",
             *extra]
     command = ["python", "tools/train.py", *args]
+    run_dir = out if out.is_absolute() else REPO / out
+    if run_dir.exists():  # a previous card run of this model: the trainer refuses to overwrite it
+        shutil.rmtree(run_dir)
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), *args], cwd=REPO, capture_output=True,
                           text=True)
@@ -218,7 +222,7 @@ def train_one(name: str, runs_dir: Path = RUNS_DIR, extra: Sequence[str] = ()) -
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
         raise RuntimeError(f"training {name} failed (exit {proc.returncode}): {shlex.join(command)}\n{tail}")
-    report = json.loads(((REPO / out) if not out.is_absolute() else out).joinpath("report.json").read_text())
+    report = json.loads((run_dir / "report.json").read_text())
     return {
         "video_top1": report["video_top1"],
         "clip_top1": report.get("clip_top1"),
@@ -251,6 +255,7 @@ def train_models(names: Sequence[str], path: Path = RESULTS_FILE, log=print) -> 
         log(f"[model_card] training {name} ...")
         record = train_one(name)
         record["machine"] = _machine()
+        results = load_results(path)  # re-read: keep what another run wrote meanwhile
         results["models"][name] = record
         results["models"] = dict(sorted(results["models"].items()))
         results["dataset"] = "synthetic motions (vidzoo default: 9 classes, 30 train + 10 test videos per class)"

@@ -24,10 +24,11 @@ Simplifications relative to the paper (this module is a faithful-in-spirit re-im
   (on in ``fstcn_small`` so it trains from scratch on a CPU, off in ``fstcn``). Spatial sizes are padded to
   halve cleanly, and an adaptive average pool to ``pooled_size`` before fc6 lets any clip size work.
 
-CPU variant (``fstcn_small``): widths scaled down and conv1 with stride 1 instead of 2 (``conv1_stride``), so the
-shared layers downsample 56 px frames 8x (7x7 maps) instead of 16x before the temporal convolutions. With the
-paper's 16x the motion path saw 4x4 maps of a 56 px frame, too coarse to tell the direction of a few-pixel
-displacement, and the model stayed near 50% on the synthetic motions; the full-size ``fstcn`` is unchanged.
+CPU variant (``fstcn_small``): widths scaled down and conv1/conv2 with stride 1 instead of 2 (``scl_strides``), so
+the shared layers downsample 56 px frames 4x (14x14 maps, the pooling layers remain) instead of 16x before the
+temporal convolutions. With the paper's 16x the motion path saw 4x4 maps of a 56 px frame, too coarse to tell the
+direction of a few-pixel displacement: 50-53% video top-1 on the synthetic motions (8x: 53%); the full-size
+``fstcn`` is unchanged.
 """
 
 from __future__ import annotations
@@ -80,9 +81,9 @@ class FstCN(nn.Module):
         dropout: dropout after each hidden fully connected layer.
         batch_norm: BatchNorm after every convolution (not in the paper).
         pooled_size: ``(H, W)`` the conv5 maps are average-pooled to before the heads.
-        conv1_stride: stride of conv1 (2 in the paper; 1 in ``fstcn_small``, see the module docstring).
+        scl_strides: strides of conv1 and conv2 (2, 2 in the paper; 1, 1 in ``fstcn_small``, see the module docstring).
 
-    Shapes, with ``h, w = H/16, W/16`` after the shared layers (``H/8, W/8`` with ``conv1_stride=1``):
+    Shapes, with ``h, w = H/16, W/16`` after the shared layers (``H/4, W/4`` with ``scl_strides=(1, 1)``):
     ``x (B, 3, T, H, W)`` -> spatial path on ``x[:, :, T // 2]`` ``(B, 3, H, W)`` -> ``(B, num_classes)``;
     ``V_diff (B, 3, T - s, H, W)`` -> per-frame SCL ``(B, C5, T - s, h, w)`` -> temporal convs -> pool over
     ``T - s`` -> ``(B, num_classes)``; output = sum of the two, ``(B, num_classes)``.
@@ -99,7 +100,7 @@ class FstCN(nn.Module):
         dropout: float = 0.5,
         batch_norm: bool = False,
         pooled_size: Sequence[int] = (4, 4),
-        conv1_stride: int = 2,
+        scl_strides: Sequence[int] = (2, 2),
     ) -> None:
         super().__init__()
         if len(widths) != 5:
@@ -108,9 +109,10 @@ class FstCN(nn.Module):
             raise ValueError(f"FstCN: diff_stride must be >= 1, got {diff_stride}")
         self.diff_stride = diff_stride
         c1, c2, c3, c4, c5 = widths
+        s1, s2 = scl_strides
         self.scl = nn.Sequential(
-            *_conv2d(3, c1, 7, conv1_stride, batch_norm), _pool2d(),
-            *_conv2d(c1, c2, 5, 2, batch_norm), _pool2d(),
+            *_conv2d(3, c1, 7, s1, batch_norm), _pool2d(),
+            *_conv2d(c1, c2, 5, s2, batch_norm), _pool2d(),
             *_conv2d(c2, c3, 3, 1, batch_norm),
             *_conv2d(c3, c4, 3, 1, batch_norm),
         )
@@ -179,7 +181,7 @@ def fstcn(num_classes: int = 101, **kwargs: Any) -> FstCN:
 
 @register_model("fstcn_small", input_shape=(3, 8, 56, 56), family="FstCN", paper=_PAPER)
 def fstcn_small(num_classes: int = 101, **kwargs: Any) -> FstCN:
-    """CPU-size FstCN: 16-32-64-64 shared SCL (conv1 stride 1), conv5 32, two temporal convs of 32, fc 256,
+    """CPU-size FstCN: 16-32-64-64 shared SCL (conv1, conv2 stride 1), conv5 32, two temporal convs of 32, fc 256,
     BatchNorm."""
     defaults: dict[str, Any] = {
         "widths": (16, 32, 64, 64, 32),
@@ -188,6 +190,6 @@ def fstcn_small(num_classes: int = 101, **kwargs: Any) -> FstCN:
         "dropout": 0.2,
         "batch_norm": True,
         "pooled_size": (2, 2),
-        "conv1_stride": 1,
+        "scl_strides": (1, 1),
     }
     return FstCN(num_classes=num_classes, **{**defaults, **kwargs})
