@@ -47,6 +47,7 @@ def test_train_writes_report_pictures_and_loads_in_fresh_process(tiny_root, tmp_
         expected = trainer.raw_model(x)
     code = (
         "import sys, torch, vidzoo\n"
+        f"torch.set_num_threads({torch.get_num_threads()})\n"  # same kernels' summation order as this process
         f"model, classes, prep = vidzoo.load_model({str(out)!r}, which='last')\n"
         "assert not model.training and len(classes) == 9 and prep['num_frames'] == 8, (classes, prep)\n"
         f"x = torch.load({str(tmp_path / 'x.pt')!r})\n"
