@@ -57,3 +57,18 @@ class MetadataCache:
 
     def set(self, path: str, meta: tuple[int, float]) -> None:
         self._meta[path] = meta
+
+
+class CachedMetadataDecoder:
+    """Shared ``num_frames``/``fps`` for backends that probe a file once into ``self._meta``
+    (a :class:`MetadataCache` over the subclass's ``_probe(path) -> (frame_count, fps)``)."""
+
+    _meta: MetadataCache
+
+    def num_frames(self, path: str) -> int:
+        """Frame count as this backend indexes the video."""
+        return self._meta.get(str(path))[0]
+
+    def fps(self, path: str) -> float:
+        """Average frame rate."""
+        return self._meta.get(str(path))[1]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from vidzoo.data.decoding import VideoDecodeError, register_decoder
-from vidzoo.data.decoding._common import MetadataCache, check_file, wanted_indices
+from vidzoo.data.decoding._common import CachedMetadataDecoder, MetadataCache, check_file, wanted_indices
 
 try:
     import decord as _decord
@@ -21,7 +21,7 @@ __all__ = ["DecordDecoder"]
 
 
 @register_decoder("decord")
-class DecordDecoder:
+class DecordDecoder(CachedMetadataDecoder):
     """Decode frames by index with decord.
 
     Args:
@@ -31,14 +31,6 @@ class DecordDecoder:
     def __init__(self, threads: int = 1) -> None:
         self.threads = int(threads)
         self._meta = MetadataCache(self._probe)
-
-    def num_frames(self, path: str) -> int:
-        """Frame count as decord indexes it."""
-        return self._meta.get(str(path))[0]
-
-    def fps(self, path: str) -> float:
-        """Average frame rate."""
-        return self._meta.get(str(path))[1]
 
     def _open(self, path: str):
         check_file(path)

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from vidzoo.data.decoding import VideoDecodeError, register_decoder
-from vidzoo.data.decoding._common import MetadataCache, wanted_indices
+from vidzoo.data.decoding._common import CachedMetadataDecoder, MetadataCache, wanted_indices
 
 __all__ = ["FRAME_TEMPLATE", "META_FILE", "FramesDecoder"]
 
@@ -25,7 +25,7 @@ META_FILE = "meta.json"
 
 
 @register_decoder("frames")
-class FramesDecoder:
+class FramesDecoder(CachedMetadataDecoder):
     """Read frames by index from a folder of JPEGs (``path`` is the folder).
 
     Args:
@@ -37,14 +37,6 @@ class FramesDecoder:
         self.template = template
         self.default_fps = float(default_fps)
         self._meta = MetadataCache(self._probe)
-
-    def num_frames(self, path: str) -> int:
-        """Number of frames in the folder (``meta.json``'s count, else the JPEGs listed)."""
-        return self._meta.get(str(path))[0]
-
-    def fps(self, path: str) -> float:
-        """The source video's frame rate from ``meta.json`` (``default_fps`` without it)."""
-        return self._meta.get(str(path))[1]
 
     def _probe(self, path: str) -> tuple[int, float]:
         folder = Path(path)

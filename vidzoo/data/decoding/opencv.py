@@ -13,13 +13,13 @@ import cv2
 import numpy as np
 
 from vidzoo.data.decoding import VideoDecodeError, register_decoder
-from vidzoo.data.decoding._common import MetadataCache, check_file, gather, wanted_indices
+from vidzoo.data.decoding._common import CachedMetadataDecoder, MetadataCache, check_file, gather, wanted_indices
 
 __all__ = ["OpenCVDecoder"]
 
 
 @register_decoder("opencv")
-class OpenCVDecoder:
+class OpenCVDecoder(CachedMetadataDecoder):
     """Decode frames by index with OpenCV.
 
     Args:
@@ -34,14 +34,6 @@ class OpenCVDecoder:
         self.seek_threshold = int(seek_threshold)
         self.truncation_tolerance = int(truncation_tolerance)
         self._meta = MetadataCache(self._probe)
-
-    def num_frames(self, path: str) -> int:
-        """Frame count from the container header (corrected once a decode reaches the real end)."""
-        return self._meta.get(str(path))[0]
-
-    def fps(self, path: str) -> float:
-        """Average frame rate."""
-        return self._meta.get(str(path))[1]
 
     def _open(self, path: str) -> cv2.VideoCapture:
         check_file(path)

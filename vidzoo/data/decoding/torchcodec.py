@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from vidzoo.data.decoding import VideoDecodeError, register_decoder
-from vidzoo.data.decoding._common import MetadataCache, check_file, wanted_indices
+from vidzoo.data.decoding._common import CachedMetadataDecoder, MetadataCache, check_file, wanted_indices
 
 try:
     from torchcodec.decoders import VideoDecoder as _VideoDecoder
@@ -30,7 +30,7 @@ __all__ = ["TorchCodecDecoder"]
 
 
 @register_decoder("torchcodec")
-class TorchCodecDecoder:
+class TorchCodecDecoder(CachedMetadataDecoder):
     """Decode frames by index with torchcodec on the CPU.
 
     Args:
@@ -43,14 +43,6 @@ class TorchCodecDecoder:
         self.threads = int(threads)
         self.seek_mode = seek_mode
         self._meta = MetadataCache(self._probe)
-
-    def num_frames(self, path: str) -> int:
-        """Frame count (header count in approximate mode)."""
-        return self._meta.get(str(path))[0]
-
-    def fps(self, path: str) -> float:
-        """Average frame rate."""
-        return self._meta.get(str(path))[1]
 
     def _open(self, path: str):
         check_file(path)
