@@ -75,6 +75,16 @@ def _check_dict(inputs: object, model: str) -> tuple[Tensor, Tensor]:
     return inputs["rgb"], inputs["flow"]
 
 
+def _paired_frames_and_stacks(inputs: object, temporal: nn.Module, model: str) -> tuple[Tensor, Tensor, int, int]:
+    """Check a fused net's dict input; return ``(rgb, flow stacks as images, B, T)`` with one stack per RGB frame."""
+    rgb, flow = _check_dict(inputs, model)
+    b, t = rgb.shape[0], rgb.shape[2]
+    stacks, s = temporal.to_images(flow)
+    if s != t:
+        raise ValueError(f"{model}: {t} RGB frames but {s} flow stacks; they must pair up (data.num_frames)")
+    return rgb, stacks, b, t
+
+
 def _load_stream(stream: nn.Module, path: str | None) -> None:
     """Load a saved stream model (e.g. a trained ``two_stream_temporal`` checkpoint) into ``stream``."""
     if not path:
@@ -208,11 +218,7 @@ class TwoStreamConvFusion(nn.Module):
         self.keep_temporal_tower = keep_temporal_tower
 
     def forward(self, inputs: dict[str, Tensor]) -> Tensor:
-        rgb, flow = _check_dict(inputs, "two_stream_conv")
-        b, t = rgb.shape[0], rgb.shape[2]
-        stacks, s = self.temporal.to_images(flow)
-        if s != t:
-            raise ValueError(f"two_stream_conv: {t} RGB frames but {s} flow stacks; they must pair up (data.num_frames)")
+        rgb, stacks, b, t = _paired_frames_and_stacks(inputs, self.temporal, "two_stream_conv")
         fs = backbone_features(self.spatial.backbone)(frames_to_batch(rgb))
         ft = backbone_features(self.temporal.backbone)(stacks)
         fused = F.relu(self.fuse(torch.cat([fs, ft], dim=1)))
@@ -304,11 +310,7 @@ class TwoStreamResidual(nn.Module):
         )
 
     def forward(self, inputs: dict[str, Tensor]) -> Tensor:
-        rgb, flow = _check_dict(inputs, "two_stream_residual")
-        b, t = rgb.shape[0], rgb.shape[2]
-        stacks, s = self.temporal.to_images(flow)
-        if s != t:
-            raise ValueError(f"two_stream_residual: {t} RGB frames but {s} flow stacks; they must pair up")
+        rgb, stacks, b, t = _paired_frames_and_stacks(inputs, self.temporal, "two_stream_residual")
         sb, tb = self.spatial.backbone, self.temporal.backbone
         xa, xm = sb.stem(frames_to_batch(rgb)), tb.stem(stacks)
         for k, (stage_a, stage_m, link) in enumerate(zip(sb.stages, tb.stages, self.links), start=1):
