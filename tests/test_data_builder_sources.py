@@ -1,5 +1,7 @@
 """``build_datasets`` over a real-dataset layout: missing videos error or are skipped (data.skip_missing)."""
 
+import json
+
 import pytest
 from datasets_tree import make_ucf101_tree
 
@@ -24,3 +26,20 @@ def test_bad_source_and_split_name_the_key():
         build_datasets(source="kinetics", root="/nowhere")
     with pytest.raises(ConfigValueError, match="data.split"):
         build_datasets(source="synthetic", split=2)
+
+
+def test_time_reversal_only_where_the_dataset_declares_reverse_pairs(tmp_path, synthetic_root):
+    from vidzoo.data.transforms import RandomTimeReversal
+
+    manifest = json.loads((synthetic_root / "manifest.json").read_text())  # the fixture's own generator arguments
+    kwargs = {k: manifest[k] for k in ("seed", "train_per_class", "test_per_class", "size", "num_frames", "fps")}
+    bundle = build_datasets(source="synthetic", root=synthetic_root, synthetic_kwargs=kwargs, time_reversal=True)
+    ops = bundle.train.transform.ops
+    reversal = [op for op in ops if isinstance(op, RandomTimeReversal)]
+    names = list(bundle.class_names)
+    assert len(reversal) == 1
+    assert [names[i] for i in reversal[0].reverse_map][names.index("ZoomIn")] == "ZoomOut"
+    assert not any(isinstance(op, RandomTimeReversal) for op in bundle.val.transform.ops)
+    root = make_ucf101_tree(tmp_path / "ucf")
+    with pytest.raises(ConfigValueError, match="data.time_reversal=true"):
+        build_datasets(source="ucf101", root=root, split=1, time_reversal=True)

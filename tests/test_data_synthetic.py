@@ -14,6 +14,7 @@ from vidzoo.data.annotations import read_class_index, read_ucf_style_split
 from vidzoo.data.synthetic import (
     CLASSES,
     FLIP_PAIRS,
+    REVERSE_PAIRS,
     generate_synthetic_motions,
     render_motion_video,
     write_corrupt_video,
@@ -48,6 +49,17 @@ def test_layout_and_splits(synthetic_root):
 def test_flip_pairs_name_classes():
     names = [n for pair in FLIP_PAIRS for n in pair]
     assert set(names) <= set(CLASSES) and len(names) == len(set(names)) == 4
+    reversed_names = [n for pair in REVERSE_PAIRS for n in pair]
+    assert set(reversed_names) == set(CLASSES) - {"Still"} and len(reversed_names) == 8
+
+
+def test_reversed_video_shows_the_paired_motion():
+    rng = np.random.default_rng(6)
+    for motion, partner in REVERSE_PAIRS[:2]:  # the translations: measured directly by phase correlation
+        video = render_motion_video(motion, rng, size=(64, 80), num_frames=8)
+        want = render_motion_video(partner, rng, size=(64, 80), num_frames=8)
+        assert np.all(np.sign(np.round(_shift(video[::-1].copy()))) == np.sign(np.round(_shift(want)))), motion
+    assert _rotation(render_motion_video("RotateCW", rng, size=(64, 80), num_frames=6)[::-1].copy()) < -1.0
 
 
 def _shift(video: np.ndarray) -> np.ndarray:

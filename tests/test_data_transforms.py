@@ -13,6 +13,7 @@ from vidzoo.data.transforms import (
     ClipTransform,
     RandomCrop,
     RandomHorizontalFlip,
+    RandomTimeReversal,
     ThreeCrop,
     eval_transform,
     flip_map_from_pairs,
@@ -123,3 +124,24 @@ def test_errors():
         eval_transform(8, 8, num_crops=5)
     with pytest.raises(ValueError, match="expected a clip"):
         ClipTransform([])(np.zeros((4, 4, 3), np.uint8))
+
+
+def test_time_reversal_plays_backwards_and_swaps_labels():
+    reverse_map = flip_map_from_pairs(["Still", "ZoomIn", "ZoomOut"], [("ZoomIn", "ZoomOut")])
+    always = ClipTransform([RandomTimeReversal(1.0, reverse_map)])
+    out, label = always.apply(ramp_clip(), np.random.default_rng(0), label=1)
+    assert label == 2
+    assert [int(out[0, t, 0, 0]) for t in range(4)] == [120, 80, 40, 0]  # channel 0 = x + 40 t, reversed in t
+    assert always.apply(ramp_clip(), np.random.default_rng(0), label=0)[1] == 0
+    never = ClipTransform([RandomTimeReversal(0.0, reverse_map)])
+    out, label = never.apply(ramp_clip(), np.random.default_rng(0), label=1)
+    assert label == 1 and int(out[0, 3, 0, 0]) == 120
+    flips = [ClipTransform([RandomTimeReversal(0.5, reverse_map)]).apply(ramp_clip(), np.random.default_rng(s),
+                                                                            label=1)[1] for s in range(40)]
+    assert 8 < flips.count(2) < 32  # about half
+
+
+def test_train_transform_reverses_only_with_a_map():
+    assert not any(isinstance(op, RandomTimeReversal) for op in train_transform(32, 28).ops)
+    ops = train_transform(32, 28, reverse_map=[0, 2, 1]).ops
+    assert isinstance(ops[3], RandomTimeReversal) and ops[3].reverse_map == [0, 2, 1]

@@ -49,6 +49,7 @@ class DataConfig:
     persistent_workers: bool = False
     prefetch_factor: int = 2
     normalize_on_device: bool = False  # ship uint8 clips, normalise after the copy
+    time_reversal: bool = False  # play half the training clips backwards, swapping direction labels (synthetic only)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     extra: dict[str, Any] = field(default_factory=dict)  # source-specific kwargs (add with +data.extra.key=...)
 

@@ -101,6 +101,20 @@ def _load_records(
     return list(records), list(classes), None
 
 
+def _reverse_pairs(source: str, modality: str) -> list[tuple[str, str]]:
+    """The class pairs a time reversal swaps, for the datasets that declare them (the synthetic motions)."""
+    if source != "synthetic":
+        raise ConfigValueError(
+            f"data.time_reversal=true needs classes that a reversed clip maps to (declared by data.source=synthetic); "
+            f"data.source={source} declares none (reversing a real action rarely gives another class): set it to false"
+        )
+    if modality != "rgb":
+        raise ConfigValueError(f"data.time_reversal supports RGB clips only, got data.modality={modality}")
+    from vidzoo.data.synthetic import REVERSE_PAIRS
+
+    return [tuple(p) for p in REVERSE_PAIRS]
+
+
 def build_datasets(
     *,
     source: str = "synthetic",
@@ -124,6 +138,7 @@ def build_datasets(
     std: tuple[float, ...] = KINETICS_STD,
     normalize: bool = True,
     synthetic_kwargs: dict | None = None,
+    time_reversal: bool = False,
     **source_kwargs: Any,
 ) -> DataBundle:
     """Build the train and val (test-split) datasets.
@@ -133,11 +148,14 @@ def build_datasets(
     Other sources read their split through ``vidzoo.data.annotations.load_split(source, root, split, subset,
     **source_kwargs)`` (e.g. a CSV path). ``normalize=False`` yields uint8 clips (normalise on the device with
     ``normalize_batch``). Non-RGB modalities are built by ``vidzoo.flow.dataset.build_flow_dataset``.
+    ``time_reversal`` plays half the training clips backwards and swaps their labels through the dataset's
+    reverse pairs; only the synthetic motions declare such pairs (RGB clips only).
     """
     if modality not in _MODALITIES:
         raise ConfigValueError(f"unknown data.modality {modality!r}; choose one of {', '.join(_MODALITIES)}")
     if sampler not in _SAMPLERS:
         raise ConfigValueError(f"unknown data.sampler {sampler!r}; choose one of {', '.join(_SAMPLERS)}")
+    reverse_pairs = _reverse_pairs(source, modality) if time_reversal else None
     preprocessing = {
         "mean": list(mean),
         "std": list(std),
@@ -194,6 +212,7 @@ def build_datasets(
                 resize,
                 crop_size,
                 flip_map=flip_map_from_pairs(class_names, flip_pairs),
+                reverse_map=flip_map_from_pairs(class_names, reverse_pairs),
                 mean=mean,
                 std=std,
                 output_uint8=not normalize,

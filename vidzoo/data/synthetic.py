@@ -34,6 +34,7 @@ __all__ = [
     "CLASSES",
     "FLIP_PAIRS",
     "GENERATOR_VERSION",
+    "REVERSE_PAIRS",
     "generate_synthetic_motions",
     "render_motion_video",
     "write_corrupt_video",
@@ -55,6 +56,14 @@ CLASSES: tuple[str, ...] = (
 
 #: Classes that a horizontal flip turns into each other (a flipped "left" video shows "right" motion).
 FLIP_PAIRS: tuple[tuple[str, str], ...] = (("TranslateLeft", "TranslateRight"), ("RotateCW", "RotateCCW"))
+
+#: Classes that playing a video backwards turns into each other (every motion reverses; Still stays Still).
+REVERSE_PAIRS: tuple[tuple[str, str], ...] = (
+    ("TranslateLeft", "TranslateRight"),
+    ("TranslateUp", "TranslateDown"),
+    ("RotateCW", "RotateCCW"),
+    ("ZoomIn", "ZoomOut"),
+)
 
 #: Bump when the rendering changes, so cached datasets are regenerated.
 GENERATOR_VERSION = 3

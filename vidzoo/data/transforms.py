@@ -7,7 +7,9 @@ workers, and identical after a resume.
 
 A horizontal flip can change what a video shows ("move left" becomes "move right"); ``RandomHorizontalFlip``
 takes a label permutation (``flip_map_from_pairs``) and returns the swapped label. Without declared pairs it
-flips freely and keeps the label.
+flips freely and keeps the label. ``RandomTimeReversal`` plays a clip backwards and needs such a permutation
+(``reverse_pairs`` of the dataset, e.g. "zoom in" <-> "zoom out"): it is only offered for datasets that declare
+one, since reversing most real actions ("sit down") makes a clip of no class at all.
 
 Default normalisation is the Kinetics-400 RGB statistics used by torchvision's video models (values in
 [0, 1] after dividing by 255): ``KINETICS_MEAN = (0.43216, 0.394666, 0.37645)``,
@@ -31,6 +33,7 @@ __all__ = [
     "Normalize",
     "RandomCrop",
     "RandomHorizontalFlip",
+    "RandomTimeReversal",
     "ResizeShortSide",
     "ThreeCrop",
     "eval_transform",
@@ -134,6 +137,27 @@ class RandomHorizontalFlip(ClipOp):
         return F.horizontal_flip(video)
 
 
+class RandomTimeReversal(ClipOp):
+    """Play the clip backwards with probability ``p``; a reversed label becomes ``reverse_map[label]``.
+
+    ``reverse_map`` is a permutation of class indices (``flip_map_from_pairs(classes, reverse_pairs)``). On
+    datasets whose classes differ only in the direction of a motion, reversed clips are pairs of examples that
+    differ only in frame order, so a model cannot reach a low loss without using that order.
+    """
+
+    def __init__(self, p: float, reverse_map: Sequence[int]) -> None:
+        self.p = float(p)
+        self.reverse_map = [int(c) for c in reverse_map]
+
+    def __call__(self, video, rng, state):
+        if rng.random() >= self.p:
+            return video
+        state["reversed"] = True
+        if state.get("label") is not None:
+            state["label"] = self.reverse_map[state["label"]]
+        return tv_tensors.wrap(video.flip(1), like=video)  # (V, T, C, H, W): time is dim 1
+
+
 class Normalize(ClipOp):
     """uint8 -> float32 in [0, 1], then ``(x - mean) / std`` per channel."""
 
@@ -185,7 +209,8 @@ class ClipTransform:
 
 
 def flip_map_from_pairs(class_names: Sequence[str], pairs: Iterable[tuple[str, str]] | None) -> list[int] | None:
-    """Label permutation for a horizontal flip: each pair's classes swap, others map to themselves.
+    """Label permutation for a horizontal flip (or a time reversal): each pair's classes swap, others map to
+    themselves.
 
     ``None`` pairs -> ``None`` (flip freely). A pair naming an unknown class is an error.
     """
@@ -196,7 +221,7 @@ def flip_map_from_pairs(class_names: Sequence[str], pairs: Iterable[tuple[str, s
     for a, b in pairs:
         for name in (a, b):
             if name not in index:
-                raise KeyError(f"flip pair ({a!r}, {b!r}) names class {name!r}, which is not among the classes")
+                raise KeyError(f"class pair ({a!r}, {b!r}) names class {name!r}, which is not among the classes")
         perm[index[a]], perm[index[b]] = index[b], index[a]
     return perm
 
@@ -207,15 +232,18 @@ def train_transform(
     *,
     flip: bool = True,
     flip_map: Sequence[int] | None = None,
+    reverse_map: Sequence[int] | None = None,
     mean: Sequence[float] = KINETICS_MEAN,
     std: Sequence[float] = KINETICS_STD,
     output_uint8: bool = False,
 ) -> ClipTransform:
     """Training: resize short side -> random crop -> horizontal flip (swapping labels via ``flip_map``) ->
-    normalise (skipped with ``output_uint8``)."""
+    time reversal with p=0.5 when ``reverse_map`` is given -> normalise (skipped with ``output_uint8``)."""
     ops: list[ClipOp] = [ResizeShortSide(resize), RandomCrop(crop_size)]
     if flip:
         ops.append(RandomHorizontalFlip(0.5, flip_map))
+    if reverse_map is not None:
+        ops.append(RandomTimeReversal(0.5, reverse_map))
     if not output_uint8:
         ops.append(Normalize(mean, std))
     return ClipTransform(ops)

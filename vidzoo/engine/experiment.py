@@ -65,7 +65,9 @@ def datasets_from_config(d: Any, root: str, *, seed: int, normalize: bool):
         crop_size=d.crop_size, test_clips=d.test_clips, test_crops=d.test_crops, decoder=d.decoder,
         sampler=d.sampler, seq_clips=d.seq_clips, modality=d.modality, flow_root=d.flow_root,
         flow_length=d.flow_length, skip_missing=d.skip_missing, seed=seed, normalize=normalize,
-        synthetic_kwargs=synthetic_kwargs(d.synthetic), **dict(d.extra),
+        synthetic_kwargs=synthetic_kwargs(d.synthetic),
+        time_reversal=getattr(d, "time_reversal", False),  # absent from configs saved before the option existed
+        **dict(d.extra),
     )
 
 
