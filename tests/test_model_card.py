@@ -124,3 +124,34 @@ def test_unknown_model_for_train_is_rejected(tmp_path):
 
     with pytest.raises(ValueError, match="unknown model"):
         train_models(["no_such_small"], path=tmp_path / "r.json")
+
+
+def _fake_run(run_dir, model: str) -> None:
+    (run_dir / ".hydra").mkdir(parents=True)
+    (run_dir / ".hydra" / "overrides.yaml").write_text("- experiment=karpathy_late_synthetic\n- data.stride=1\n")
+    report = {"model": {"name": model, "kwargs": {}, "num_classes": 9}, "video_top1": 0.9, "clip_top1": 0.8, "epochs": 3}
+    (run_dir / "report.json").write_text(json.dumps(report))
+
+
+def test_record_stores_a_finished_run_with_its_command(tmp_path):
+    from vidzoo.model_card import record_runs
+
+    _fake_run(tmp_path / "run", "karpathy_late_small")
+    out = tmp_path / "r.json"
+    rec = record_runs([f"karpathy_late_small={tmp_path / 'run'}"], path=out, log=lambda *_: None)["models"]
+    rec = rec["karpathy_late_small"]
+    assert rec["video_top1"] == 0.9 and rec["epochs"] == 3 and rec["wall_seconds"] >= 0
+    assert rec["command"] == "python tools/train.py experiment=karpathy_late_synthetic data.stride=1"
+    assert json.loads(out.read_text())["models"]["karpathy_late_small"]["command"] == rec["command"]
+
+
+def test_record_refuses_another_models_run_or_an_unfinished_one(tmp_path):
+    from vidzoo.model_card import record_runs
+
+    _fake_run(tmp_path / "run", "c3d_small")
+    with pytest.raises(ValueError, match="trained 'c3d_small', not 'karpathy_late_small'"):
+        record_runs([f"karpathy_late_small={tmp_path / 'run'}"], path=tmp_path / "r.json")
+    with pytest.raises(FileNotFoundError, match="report.json does not exist"):
+        record_runs([f"c3d_small={tmp_path / 'nowhere'}"], path=tmp_path / "r.json")
+    with pytest.raises(ValueError, match="NAME=RUN_DIR"):
+        record_runs(["c3d_small"], path=tmp_path / "r.json")

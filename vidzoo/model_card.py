@@ -5,6 +5,9 @@ Two jobs, both driven by ``tools/model_card.py``:
 * ``--train``: run the CPU recipe of every registered ``*_small`` model through the real CLI
   (``tools/train.py``, one subprocess per model, one at a time) and record its held-out ``video_top1``
   with the command, epochs, wall seconds and date in ``results/synthetic_cpu.json``;
+* ``--record NAME=RUN_DIR``: record a finished ``tools/train.py`` run of that model instead (its command is
+  rebuilt from the overrides Hydra saved in ``RUN_DIR/.hydra/overrides.yaml``), so a recipe tried by hand is
+  not trained twice;
 * without ``--train``: write ``MODEL_CARD.md`` from the registry (parameters, forward GFLOPs counted with
   ``torch.utils.flop_counter.FlopCounterMode``), :data:`PAPER_RESULTS` and ``results/synthetic_cpu.json``.
 
@@ -245,25 +248,77 @@ def _machine() -> dict[str, Any]:
             "torch": torch.__version__}
 
 
-def train_models(names: Sequence[str], path: Path = RESULTS_FILE, log=print) -> dict[str, Any]:
-    """Train each model in turn and merge its record into ``path`` after every model (a crash keeps the rest)."""
+def _check_names(names: Sequence[str]) -> None:
     unknown = [n for n in names if n not in list_models()]
     if unknown:
         raise ValueError(f"unknown model(s) {', '.join(unknown)}; choose from: {', '.join(small_models())}")
+
+
+def _store(name: str, record: dict[str, Any], path: Path, log) -> dict[str, Any]:
+    """Merge one model's record into ``path`` (re-read first: keep what another run wrote meanwhile)."""
+    record["machine"] = _machine()
+    results = load_results(path)
+    results["models"][name] = record
+    results["models"] = dict(sorted(results["models"].items()))
+    results["dataset"] = "synthetic motions (vidzoo default: 9 classes, 30 train + 10 test videos per class)"
+    results["metric"] = "video_top1 on the held-out test split (multi-clip average)"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    log(f"[model_card] {name}: video_top1 {record['video_top1']:.3f} ({record['epochs']} epochs, "
+        f"{record['wall_seconds']:.0f} s)")
+    return results
+
+
+def train_models(names: Sequence[str], path: Path = RESULTS_FILE, log=print) -> dict[str, Any]:
+    """Train each model in turn and merge its record into ``path`` after every model (a crash keeps the rest)."""
+    _check_names(names)
     results = load_results(path)
     for name in names:
         log(f"[model_card] training {name} ...")
-        record = train_one(name)
-        record["machine"] = _machine()
-        results = load_results(path)  # re-read: keep what another run wrote meanwhile
-        results["models"][name] = record
-        results["models"] = dict(sorted(results["models"].items()))
-        results["dataset"] = "synthetic motions (vidzoo default: 9 classes, 30 train + 10 test videos per class)"
-        results["metric"] = "video_top1 on the held-out test split (multi-clip average)"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=2) + "\n")
-        log(f"[model_card] {name}: video_top1 {record['video_top1']:.3f} ({record['epochs']} epochs, "
-            f"{record['wall_seconds']:.0f} s)")
+        results = _store(name, train_one(name), path, log)
+    return results
+
+
+def run_record(name: str, run_dir: Path) -> dict[str, Any]:
+    """The result record of a finished ``tools/train.py`` run of ``name`` in ``run_dir``.
+
+    The command is rebuilt from Hydra's saved overrides; wall seconds span from the overrides file (written at
+    start-up) to ``report.json`` (written at the end). A run of another model, or one that did not finish, is
+    refused.
+    """
+    import yaml
+
+    report_file, overrides_file = run_dir / "report.json", run_dir / ".hydra" / "overrides.yaml"
+    for f in (report_file, overrides_file):
+        if not f.is_file():
+            raise FileNotFoundError(f"{f} does not exist: record a run that tools/train.py finished")
+    report = json.loads(report_file.read_text())
+    trained = report.get("model", {}).get("name")
+    if trained != name:
+        raise ValueError(f"{run_dir} trained {trained!r}, not {name!r}")
+    overrides = [str(o) for o in yaml.safe_load(overrides_file.read_text())]
+    return {
+        "video_top1": report["video_top1"],
+        "clip_top1": report.get("clip_top1"),
+        "epochs": report["epochs"],
+        "wall_seconds": round(report_file.stat().st_mtime - overrides_file.stat().st_mtime, 1),
+        "command": shlex.join(["python", "tools/train.py", *overrides]),
+        "date": _dt.datetime.fromtimestamp(report_file.stat().st_mtime).astimezone().isoformat(timespec="seconds"),
+    }
+
+
+def record_runs(pairs: Sequence[str], path: Path = RESULTS_FILE, log=print) -> dict[str, Any]:
+    """``--record NAME=RUN_DIR ...``: store finished runs' results in ``path``."""
+    parsed = []
+    for pair in pairs:
+        name, sep, run_dir = pair.partition("=")
+        if not sep or not name or not run_dir:
+            raise ValueError(f"--record takes NAME=RUN_DIR, got {pair!r}")
+        parsed.append((name, Path(run_dir)))
+    _check_names([n for n, _ in parsed])
+    results = load_results(path)
+    for name, run_dir in parsed:
+        results = _store(name, run_record(name, run_dir), path, log)
     return results
 
 
@@ -370,9 +425,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="model_card", description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", action="store_true", help="train the CPU recipes and update results/synthetic_cpu.json")
     parser.add_argument("--models", default="", help="comma-separated small models to train (default: all *_small)")
+    parser.add_argument("--record", nargs="+", default=[], metavar="NAME=RUN_DIR",
+                        help="record finished tools/train.py runs instead of training")
     args = parser.parse_args(argv)
     if args.models and not args.train:
         parser.error("--models needs --train")
+    if args.record:
+        try:
+            record_runs(args.record)
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"model_card: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.train:
         names = [m.strip() for m in args.models.split(",") if m.strip()] or small_models()
         try:
