@@ -189,3 +189,14 @@ def test_bad_inputs_have_clear_messages() -> None:
         model(torch.randn(1, 3, 10, 64, 64))
     with pytest.raises(ValueError, match="unknown fusion"):
         KarpathyNet(9, fusion="medium")
+
+
+def test_last_pool_off_keeps_a_4x4_map_on_cpu_inputs() -> None:
+    with_pool = build_model("karpathy_late_small", 9)
+    without = build_model("karpathy_late_small", 9, last_pool=False)
+    assert with_pool.tower.spec.output_shape() == (64, 2, 2, 2)  # (C, two frames, H, W)
+    assert without.tower.spec.output_shape() == (64, 2, 4, 4)
+    assert not any(isinstance(m, nn.MaxPool3d) for m in list(without.tower.layers)[-3:])
+    fc6 = [m for m in without.classifier if isinstance(m, nn.Linear)][0]
+    assert fc6.in_features == 2 * 64 * 4 * 4  # two frames' maps meet at fc6
+    assert without(torch.randn(2, 3, 8, 56, 56)).shape == (2, 9)

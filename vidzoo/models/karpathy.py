@@ -187,7 +187,12 @@ def _check_input(x: torch.Tensor, size: int, name: str) -> None:
 
 
 class KarpathyNet(nn.Module):
-    """Single-frame / early / late / slow fusion net: ``(B, 3, T, S, S) -> (B, num_classes)``."""
+    """Single-frame / early / late / slow fusion net: ``(B, 3, T, S, S) -> (B, num_classes)``.
+
+    ``last_pool=False`` drops the pooling after conv5 (as the multires towers do): on 56 px CPU inputs the
+    paper's geometry leaves a 2x2 map where the paper's 170 px frames leave 7x7, and a 4x4 map keeps more of
+    the positions that late fusion compares between its two frames.
+    """
 
     def __init__(
         self,
@@ -198,12 +203,13 @@ class KarpathyNet(nn.Module):
         input_size: int = 170,
         dropout: float = 0.5,
         norm: str = "lrn",
+        last_pool: bool = True,
     ) -> None:
         super().__init__()
         _check_options(fusion, norm)
         self.fusion = fusion
         self.name = f"karpathy_{fusion}"
-        spec = TowerSpec(tuple(widths), fusion, input_size, norm=norm)
+        spec = TowerSpec(tuple(widths), fusion, input_size, last_pool=last_pool, norm=norm)
         self.tower = Tower(spec)
         self.classifier = _classifier(math.prod(spec.output_shape()), fc, num_classes, dropout)
         init_weights(self)
