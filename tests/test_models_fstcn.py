@@ -38,9 +38,24 @@ def test_factorised_convolutions() -> None:
 
 
 def test_param_counts() -> None:
+    # full size: the temporal path's fc6 reads 128 channels x 4 time bins x 4x4 = 8192 features (the spatial
+    # path's fc6 reads 128 x 4x4 = 2048); before the time axis was kept it read 2048 too (39,378,634 in all).
     with torch.device("meta"):
-        assert _params(fstcn(num_classes=101)) == 39_378_634
-    assert _params(fstcn_small(num_classes=101)) == 232_026
+        assert _params(fstcn(num_classes=101)) == 39_378_634 + (8192 - 2048) * 4096 == 64_544_458
+    assert _params(fstcn_small(num_classes=101)) == 330_330
+
+
+def test_temporal_fc_sees_when_things_move() -> None:
+    """The TCL output keeps ``temporal_bins`` time steps into fc6 (the order of events survives to the fc)."""
+    model = fstcn_small(num_classes=4).eval()
+    fed: list[torch.Tensor] = []
+    model.temporal_head.register_forward_pre_hook(lambda m, args: fed.append(args[0]))
+    with torch.no_grad():
+        model.temporal_logits(torch.randn(2, 3, 8, 32, 32))
+    c_t = model.tcl[-3].out_channels
+    assert fed[0].shape == (2, c_t * 4 * 2 * 2)  # channels x 4 time bins x 2x2 pooled space
+    with pytest.raises(ValueError, match="temporal_bins must be >= 1"):
+        FstCN(temporal_bins=0)
 
 
 def test_temporal_path_sees_only_motion() -> None:

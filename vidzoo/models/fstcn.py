@@ -9,7 +9,8 @@ Layout (full size, channels of the paper's VGG-M-like trunk):
 * spatial path (appearance): one frame's conv4 maps -> conv5 128 3x3 -> pool -> fc 4096 -> fc 2048 -> classes;
 * temporal path (TCL, motion): the lower SCL see the frame *differences* ``V_diff[t] = x[t + s] - x[t]``
   (``s = diff_stride``), then conv5 128 3x3 per frame, then temporal convolutions over the stack of feature
-  maps (kernel ``k_t x 1 x 1``), pooling over space and time, fc 4096 -> fc 2048 -> classes;
+  maps (kernel ``k_t x 1 x 1``), average pooling to ``temporal_bins`` time steps x ``pooled_size``, flattened
+  *with its time axis* into fc 4096 -> fc 2048 -> classes;
 * the two paths' logits are summed, i.e. their softmax scores are multiplied and renormalised.
 
 Simplifications relative to the paper (this module is a faithful-in-spirit re-implementation):
@@ -18,6 +19,10 @@ Simplifications relative to the paper (this module is a faithful-in-spirit re-im
   slides along time; here the temporal convolutions are written directly as ``Conv3d`` with kernel
   ``(k_t, 1, 1)``, i.e. the same 1D temporal filtering at each spatial position.
 * Which frame feeds the spatial path: the clip's centre frame here.
+* The TCL output keeps a time axis into fc6 (``temporal_bins``, 4 by default; adaptive pooling so any clip
+  length works), as the paper's TCL output is flattened into its fc layer. Pooling time away before fc6 (what
+  this module did first) leaves direction to what ``k_t x 1 x 1`` kernels see at one position: on the synthetic
+  motions that net told every motion's axis but not its direction (Up vs Down, CW vs CCW, In vs Out at 50%).
 * Test-time fusion weighted by the Sparsity Concentration Index (SCI) of each crop/clip's scores is not part of
   the model; the evaluator averages clip scores like for every other model.
 * LRN after conv1/conv2 is left out; ``batch_norm=True`` adds BatchNorm after every convolution instead
@@ -82,11 +87,12 @@ class FstCN(nn.Module):
         batch_norm: BatchNorm after every convolution (not in the paper).
         pooled_size: ``(H, W)`` the conv5 maps are average-pooled to before the heads.
         scl_strides: strides of conv1 and conv2 (2, 2 in the paper; 1, 1 in ``fstcn_small``, see the module docstring).
+        temporal_bins: time steps the TCL output is average-pooled to before the temporal path's fc6.
 
     Shapes, with ``h, w = H/16, W/16`` after the shared layers (``H/4, W/4`` with ``scl_strides=(1, 1)``):
     ``x (B, 3, T, H, W)`` -> spatial path on ``x[:, :, T // 2]`` ``(B, 3, H, W)`` -> ``(B, num_classes)``;
-    ``V_diff (B, 3, T - s, H, W)`` -> per-frame SCL ``(B, C5, T - s, h, w)`` -> temporal convs -> pool over
-    ``T - s`` -> ``(B, num_classes)``; output = sum of the two, ``(B, num_classes)``.
+    ``V_diff (B, 3, T - s, H, W)`` -> per-frame SCL ``(B, C5, T - s, h, w)`` -> temporal convs -> pool to
+    ``(B, C_t, temporal_bins, *pooled_size)`` -> ``(B, num_classes)``; output = sum of the two, ``(B, num_classes)``.
     """
 
     def __init__(
@@ -101,12 +107,15 @@ class FstCN(nn.Module):
         batch_norm: bool = False,
         pooled_size: Sequence[int] = (4, 4),
         scl_strides: Sequence[int] = (2, 2),
+        temporal_bins: int = 4,
     ) -> None:
         super().__init__()
         if len(widths) != 5:
             raise ValueError(f"FstCN: widths needs 5 entries (conv1..conv5), got {list(widths)}")
         if diff_stride < 1:
             raise ValueError(f"FstCN: diff_stride must be >= 1, got {diff_stride}")
+        if temporal_bins < 1:
+            raise ValueError(f"FstCN: temporal_bins must be >= 1, got {temporal_bins}")
         self.diff_stride = diff_stride
         c1, c2, c3, c4, c5 = widths
         s1, s2 = scl_strides
@@ -129,10 +138,10 @@ class FstCN(nn.Module):
             in_channels = out_channels
         self.tcl = nn.Sequential(*tcl)
         self.spatial_pool = nn.AdaptiveAvgPool2d(tuple(pooled_size))
-        self.temporal_pool = nn.AdaptiveAvgPool3d((1, *pooled_size))
+        self.temporal_pool = nn.AdaptiveAvgPool3d((int(temporal_bins), *pooled_size))
         area = int(pooled_size[0]) * int(pooled_size[1])
         self.spatial_head = _head(c5 * area, fc_dims, num_classes, dropout)
-        self.temporal_head = _head(in_channels * area, fc_dims, num_classes, dropout)
+        self.temporal_head = _head(in_channels * int(temporal_bins) * area, fc_dims, num_classes, dropout)
         self._init_weights()
 
     def _init_weights(self) -> None:
