@@ -192,8 +192,8 @@ def test_bad_inputs_have_clear_messages() -> None:
 
 
 def test_last_pool_off_keeps_a_4x4_map_on_cpu_inputs() -> None:
-    with_pool = build_model("karpathy_late_small", 9)
-    without = build_model("karpathy_late_small", 9, last_pool=False)
+    with_pool = build_model("karpathy_late_small", 9, last_pool=True)
+    without = build_model("karpathy_late_small", 9)  # the CPU variant's default
     assert with_pool.tower.spec.output_shape() == (64, 2, 2, 2)  # (C, two frames, H, W)
     assert without.tower.spec.output_shape() == (64, 2, 4, 4)
     assert not any(isinstance(m, nn.MaxPool3d) for m in list(without.tower.layers)[-3:])

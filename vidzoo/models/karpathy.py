@@ -318,8 +318,9 @@ def karpathy_early_small(num_classes: int = 9, **kwargs) -> nn.Module:
 
 @register_model("karpathy_late_small", input_shape=(3, 10, 56, 56), family=FAMILY, paper=PAPER)
 def karpathy_late_small(num_classes: int = 9, **kwargs) -> nn.Module:
-    """CPU late-fusion net: shared tower on the first and last frame of the clip."""
-    return KarpathyNet(num_classes, fusion="late", **_small(kwargs))
+    """CPU late-fusion net: shared tower on the first and last frame of the clip, no pooling after conv5
+    (their 4x4 maps meet at fc6; see ``KarpathyNet``)."""
+    return KarpathyNet(num_classes, fusion="late", **_small({"last_pool": False, **kwargs}))
 
 
 @register_model("karpathy_slow_small", input_shape=(3, 10, 56, 56), family=FAMILY, paper=PAPER)
