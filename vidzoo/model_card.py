@@ -226,13 +226,18 @@ def train_one(name: str, runs_dir: Path = RUNS_DIR, extra: Sequence[str] = ()) -
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
         raise RuntimeError(f"training {name} failed (exit {proc.returncode}): {shlex.join(command)}\n{tail}")
     report = json.loads((run_dir / "report.json").read_text())
+    return _result_record(report, wall, args, _dt.datetime.now())
+
+
+def _result_record(report: dict[str, Any], wall: float, args: Sequence[str], when: _dt.datetime) -> dict[str, Any]:
+    """One model's entry in ``results/synthetic_cpu.json`` from its run's ``report.json`` and ``tools/train.py`` args."""
     return {
         "video_top1": report["video_top1"],
         "clip_top1": report.get("clip_top1"),
         "epochs": report["epochs"],
         "wall_seconds": round(wall, 1),
-        "command": shlex.join(command),
-        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": shlex.join(["python", "tools/train.py", *args]),
+        "date": when.astimezone().isoformat(timespec="seconds"),
     }
 
 
@@ -297,14 +302,8 @@ def run_record(name: str, run_dir: Path) -> dict[str, Any]:
     if trained != name:
         raise ValueError(f"{run_dir} trained {trained!r}, not {name!r}")
     overrides = [str(o) for o in yaml.safe_load(overrides_file.read_text())]
-    return {
-        "video_top1": report["video_top1"],
-        "clip_top1": report.get("clip_top1"),
-        "epochs": report["epochs"],
-        "wall_seconds": round(report_file.stat().st_mtime - overrides_file.stat().st_mtime, 1),
-        "command": shlex.join(["python", "tools/train.py", *overrides]),
-        "date": _dt.datetime.fromtimestamp(report_file.stat().st_mtime).astimezone().isoformat(timespec="seconds"),
-    }
+    end = report_file.stat().st_mtime
+    return _result_record(report, end - overrides_file.stat().st_mtime, overrides, _dt.datetime.fromtimestamp(end))
 
 
 def record_runs(pairs: Sequence[str], path: Path = RESULTS_FILE, log=print) -> dict[str, Any]:
