@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -129,3 +130,10 @@ def make_hmdb51_tree(root: str | Path, num_frames: int = 8) -> Path:
             (splits / f"{name}_test_split{s}.txt").write_text(text)
     source.unlink()
     return root
+
+
+def synthetic_kwargs(root: Path) -> dict:
+    """The generator arguments a synthetic-motions tree was made with (its manifest), so ``build_datasets`` reuses
+    the tree instead of regenerating it with the defaults."""
+    manifest = json.loads((root / "manifest.json").read_text())
+    return {k: manifest[k] for k in ("seed", "train_per_class", "test_per_class", "size", "num_frames", "fps")}

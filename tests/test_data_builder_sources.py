@@ -1,9 +1,7 @@
 """``build_datasets`` over a real-dataset layout: missing videos error or are skipped (data.skip_missing)."""
 
-import json
-
 import pytest
-from datasets_tree import make_ucf101_tree
+from datasets_tree import make_ucf101_tree, synthetic_kwargs
 
 from vidzoo.data.annotations import MissingVideosError
 from vidzoo.data.builder import build_datasets
@@ -31,9 +29,8 @@ def test_bad_source_and_split_name_the_key():
 def test_time_reversal_only_where_the_dataset_declares_reverse_pairs(tmp_path, synthetic_root):
     from vidzoo.data.transforms import RandomTimeReversal
 
-    manifest = json.loads((synthetic_root / "manifest.json").read_text())  # the fixture's own generator arguments
-    kwargs = {k: manifest[k] for k in ("seed", "train_per_class", "test_per_class", "size", "num_frames", "fps")}
-    bundle = build_datasets(source="synthetic", root=synthetic_root, synthetic_kwargs=kwargs, time_reversal=True)
+    bundle = build_datasets(source="synthetic", root=synthetic_root, synthetic_kwargs=synthetic_kwargs(synthetic_root),
+                            time_reversal=True)
     ops = bundle.train.transform.ops
     reversal = [op for op in ops if isinstance(op, RandomTimeReversal)]
     names = list(bundle.class_names)

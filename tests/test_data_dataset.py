@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from datasets_tree import synthetic_kwargs
+
 from vidzoo.data.annotations import VideoRecord, read_ucf_style_split
 from vidzoo.data.builder import build_datasets
 from vidzoo.data.dataset import VideoDataset, collate_clips
@@ -16,11 +18,6 @@ from vidzoo.data.loader import ShardedSampler, build_loader, set_epoch
 from vidzoo.data.sampling import RandomClipSampler, UniformClipSampler
 from vidzoo.data.synthetic import CLASSES, write_corrupt_video
 from vidzoo.data.transforms import eval_transform, flip_map_from_pairs, train_transform
-
-
-def synthetic_kwargs(root) -> dict:
-    manifest = json.loads((root / "manifest.json").read_text())
-    return {k: manifest[k] for k in ("seed", "train_per_class", "test_per_class", "size", "num_frames", "fps")}
 
 
 def records(root, subset="train"):
