@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from vidzoo.cli import compose_or_explain
-from vidzoo.engine.experiment import build_trainer
+from vidzoo.config import SyntheticConfig
+from vidzoo.engine.experiment import build_trainer, default_data_root, synthetic_kwargs
 
 from training_helpers import REPO, TRAIN_SET, make_train_set, overrides, run_train as run_tool
 
@@ -33,6 +34,7 @@ def test_train_writes_report_pictures_and_loads_in_fresh_process(tiny_root, tmp_
     on_disk = json.loads((out / "report.json").read_text())
     assert on_disk["video_top1"] == report["video_top1"] and 0.0 <= report["video_top1"] <= 1.0
     assert len(report["per_class_accuracy"]) == 9 and report["num_videos"] == 9 * TRAIN_SET["test_per_class"]
+    assert report["num_train_videos"] == 9 * TRAIN_SET["train_per_class"]
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(ln)["epoch"] for ln in lines] == [1, 2]
     for picture in ("curves.png", "confusion.png"):
@@ -159,3 +161,14 @@ def test_tools_test_evaluates_a_checkpoint_with_more_views(tiny_root, tmp_path):
     bad = subprocess.run([sys.executable, str(REPO / "tools" / "test.py"), f"checkpoint={tmp_path / 'none'}"],
                          capture_output=True, text=True, cwd=REPO, timeout=120)
     assert bad.returncode == 2 and "checkpoint not found" in bad.stderr.strip().splitlines()[-1]
+
+
+def test_each_synthetic_setting_is_cached_in_its_own_folder(monkeypatch, tmp_path):
+    """A recipe with more training videos must not regenerate (and replace) the default dataset."""
+    monkeypatch.setenv("VIDZOO_CACHE", str(tmp_path))
+    defaults = synthetic_kwargs(SyntheticConfig())
+    assert default_data_root("synthetic", defaults) == default_data_root("synthetic") == str(tmp_path / "synthetic_motions")
+    more = default_data_root("synthetic", {**defaults, "train_per_class": 120})
+    assert more == str(tmp_path / "synthetic_motions-train_per_class120")
+    other = default_data_root("synthetic", {**defaults, "seed": 3, "size": [48, 64]})
+    assert other == str(tmp_path / "synthetic_motions-seed3-size48x64")

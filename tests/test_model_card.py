@@ -116,6 +116,7 @@ def test_recorded_results_cover_every_small_model():
     assert sorted(set(small_models()) - set(models)) == []
     for name, rec in models.items():
         assert 0.0 <= rec["video_top1"] <= 1.0 and rec["epochs"] > 0 and rec["wall_seconds"] > 0, name
+        assert rec["train_videos"] >= 9 * 30, name  # the default synthetic training set or a larger one
         assert rec["command"].startswith("python tools/train.py ") and rec["date"], name
 
 
@@ -129,7 +130,8 @@ def test_unknown_model_for_train_is_rejected(tmp_path):
 def _fake_run(run_dir, model: str) -> None:
     (run_dir / ".hydra").mkdir(parents=True)
     (run_dir / ".hydra" / "overrides.yaml").write_text("- experiment=karpathy_late_synthetic\n- data.stride=1\n")
-    report = {"model": {"name": model, "kwargs": {}, "num_classes": 9}, "video_top1": 0.9, "clip_top1": 0.8, "epochs": 3}
+    report = {"model": {"name": model, "kwargs": {}, "num_classes": 9}, "video_top1": 0.9, "clip_top1": 0.8, "epochs": 3,
+              "num_train_videos": 1080}
     (run_dir / "report.json").write_text(json.dumps(report))
 
 
@@ -140,7 +142,7 @@ def test_record_stores_a_finished_run_with_its_command(tmp_path):
     out = tmp_path / "r.json"
     rec = record_runs([f"karpathy_late_small={tmp_path / 'run'}"], path=out, log=lambda *_: None)["models"]
     rec = rec["karpathy_late_small"]
-    assert rec["video_top1"] == 0.9 and rec["epochs"] == 3 and rec["wall_seconds"] >= 0
+    assert rec["video_top1"] == 0.9 and rec["epochs"] == 3 and rec["wall_seconds"] >= 0 and rec["train_videos"] == 1080
     assert rec["command"] == "python tools/train.py experiment=karpathy_late_synthetic data.stride=1"
     assert json.loads(out.read_text())["models"]["karpathy_late_small"]["command"] == rec["command"]
 

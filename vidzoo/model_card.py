@@ -235,6 +235,7 @@ def _result_record(report: dict[str, Any], wall: float, args: Sequence[str], whe
         "video_top1": report["video_top1"],
         "clip_top1": report.get("clip_top1"),
         "epochs": report["epochs"],
+        "train_videos": report.get("num_train_videos"),
         "wall_seconds": round(wall, 1),
         "command": shlex.join(["python", "tools/train.py", *args]),
         "date": when.astimezone().isoformat(timespec="seconds"),
@@ -265,7 +266,8 @@ def _store(name: str, record: dict[str, Any], path: Path, log) -> dict[str, Any]
     results = load_results(path)
     results["models"][name] = record
     results["models"] = dict(sorted(results["models"].items()))
-    results["dataset"] = "synthetic motions (vidzoo default: 9 classes, 30 train + 10 test videos per class)"
+    results["dataset"] = ("synthetic motions (vidzoo default: 9 classes, 30 train + 10 test videos per class; a recipe "
+                          "that sets data.synthetic.train_per_class trains on more videos, tested on the same 90)")
     results["metric"] = "video_top1 on the held-out test split (multi-clip average)"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")
@@ -399,10 +401,11 @@ def render_card(rows: Sequence[dict[str, Any]], results: dict[str, Any]) -> str:
     if measured:
         lines += ["", "## Synthetic CPU runs", "",
                   "Each row is one `tools/train.py` run on the machine named in `results/synthetic_cpu.json`.", "",
-                  "| Model | Video top-1 | Epochs | Wall s | Date | Command |", "|---|---|---|---|---|---|"]
+                  "| Model | Video top-1 | Train videos | Epochs | Wall s | Date | Command |",
+                  "|---|---|---|---|---|---|---|"]
         for name, rec in measured.items():
-            lines.append(f"| `{name}` | {100 * rec['video_top1']:.1f}% | {rec['epochs']} | {rec['wall_seconds']:.0f} | "
-                         f"{rec['date'][:10]} | `{rec['command']}` |")
+            lines.append(f"| `{name}` | {100 * rec['video_top1']:.1f}% | {rec.get('train_videos') or '—'} | "
+                         f"{rec['epochs']} | {rec['wall_seconds']:.0f} | {rec['date'][:10]} | `{rec['command']}` |")
     return "\n".join(lines) + "\n"
 
 

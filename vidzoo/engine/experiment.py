@@ -17,6 +17,7 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.data import Subset
 
+from vidzoo.config import SyntheticConfig
 from vidzoo.errors import ConfigValueError
 from vidzoo.engine.distributed import DistInfo, cleanup, init_distributed
 from vidzoo.engine.schedule import LRSchedule
@@ -43,10 +44,25 @@ def pick_device(name: str, dist_info: DistInfo | None = None) -> torch.device:
     return device
 
 
-def default_data_root(source: str) -> str:
-    """Where the embedded synthetic dataset is cached (``$VIDZOO_CACHE`` or ``~/.cache/vidzoo``)."""
+def _as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, (tuple, list)) else value
+
+
+def default_data_root(source: str, synthetic: dict[str, Any] | None = None) -> str:
+    """Where the embedded synthetic dataset is cached (``$VIDZOO_CACHE`` or ``~/.cache/vidzoo``).
+
+    One folder per generator setting: ``synthetic_motions`` for the defaults, and e.g.
+    ``synthetic_motions-train_per_class120`` for a recipe that asks for more training videos, so that
+    such a run never regenerates (and replaces) the dataset that every other run reads.
+    """
     base = os.environ.get("VIDZOO_CACHE", str(Path.home() / ".cache" / "vidzoo"))
-    return str(Path(base) / "synthetic_motions")
+    defaults = synthetic_kwargs(SyntheticConfig())
+    changed = [
+        f"{k}{'x'.join(map(str, v)) if isinstance(v, (tuple, list)) else v}"
+        for k, v in sorted((synthetic or {}).items())
+        if _as_tuple(v) != _as_tuple(defaults.get(k))
+    ]
+    return str(Path(base) / "-".join(["synthetic_motions", *changed]))
 
 
 def synthetic_kwargs(node: Any) -> dict[str, Any]:
@@ -145,7 +161,7 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
         torch.backends.cudnn.benchmark = bool(t.cudnn_benchmark)
     seed_everything(t.seed)
     get_model_info(cfg.model.name)  # fail fast on an unknown model, before touching data
-    root = d.root if d.root not in (None, "", "???") else default_data_root(d.source)
+    root = d.root if d.root not in (None, "", "???") else default_data_root(d.source, synthetic_kwargs(d.synthetic))
     bundle = datasets_from_config(d, root, seed=t.seed, normalize=not d.normalize_on_device)
     num_classes = len(bundle.class_names)
     kwargs = dict(cfg.model.kwargs)

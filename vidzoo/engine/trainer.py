@@ -341,6 +341,7 @@ class Trainer:
             "model": self.meta["model"],
             "epochs": self.state.epoch,
             "steps": self.state.step,
+            "num_train_videos": len(self.train_loader.dataset),
             "best_epoch": self.state.best_epoch,
             "best_video_top1": self.state.best_metric if self.state.best_epoch > 0 else None,
             "train_seconds_this_process": seconds,
