@@ -16,6 +16,7 @@ import torch
 
 from vidzoo.cli import compose_or_explain
 from vidzoo.config import SyntheticConfig
+from vidzoo.errors import ConfigValueError
 from vidzoo.engine.experiment import build_trainer, default_data_root, synthetic_kwargs
 
 from training_helpers import REPO, TRAIN_SET, make_train_set, overrides, run_train as run_tool
@@ -172,3 +173,11 @@ def test_each_synthetic_setting_is_cached_in_its_own_folder(monkeypatch, tmp_pat
     assert more == str(tmp_path / "synthetic_motions-train_per_class120")
     other = default_data_root("synthetic", {**defaults, "seed": 3, "size": [48, 64]})
     assert other == str(tmp_path / "synthetic_motions-seed3-size48x64")
+
+
+@pytest.mark.parametrize("source", ["ucf101", "hmdb51", "folder"])
+def test_a_real_dataset_without_root_is_refused_not_replaced_by_the_synthetic_one(source, tmp_path):
+    """The synthetic cache has UCF101's layout: silently reading it for data.source=ucf101 would train on it."""
+    cfg = compose_or_explain([f"data.source={source}", f"trainer.output_dir={tmp_path / 'run'}"])
+    with pytest.raises(ConfigValueError, match=f"data.source={source} needs data.root"):
+        build_trainer(cfg)

@@ -49,12 +49,15 @@ def _as_tuple(value: Any) -> Any:
 
 
 def default_data_root(source: str, synthetic: dict[str, Any] | None = None) -> str:
-    """Where the embedded synthetic dataset is cached (``$VIDZOO_CACHE`` or ``~/.cache/vidzoo``).
+    """Where the embedded synthetic dataset is cached (``$VIDZOO_CACHE`` or ``~/.cache/vidzoo``); the real
+    datasets have no default root.
 
     One folder per generator setting: ``synthetic_motions`` for the defaults, and e.g.
     ``synthetic_motions-train_per_class120`` for a recipe that asks for more training videos, so that
     such a run never regenerates (and replaces) the dataset that every other run reads.
     """
+    if source != "synthetic":
+        raise ConfigValueError(f"data.source={source} needs data.root (the dataset directory)")
     base = os.environ.get("VIDZOO_CACHE", str(Path.home() / ".cache" / "vidzoo"))
     defaults = synthetic_kwargs(SyntheticConfig())
     changed = [
