@@ -109,6 +109,14 @@ def test_every_small_model_has_a_recipe():
         assert (Path(__file__).resolve().parents[1] / "configs" / folder / f"{config}.yaml").exists(), name
 
 
+def test_every_recipe_composes_and_trains_the_model_it_is_listed_for():
+    """A misspelt key in a recipe (e.g. under data.synthetic) fails here, not after an hour of --train."""
+    from vidzoo.cli import compose_or_explain
+
+    for name in small_models():
+        assert compose_or_explain(recipe_overrides(name)).model.name == name
+
+
 def test_recorded_results_cover_every_small_model():
     """results/synthetic_cpu.json holds a run of every CPU variant, each with its command and date."""
     assert RESULTS_FILE.exists(), "run python tools/model_card.py --train"
