@@ -48,16 +48,16 @@ def _as_tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, (tuple, list)) else value
 
 
-def default_data_root(source: str, synthetic: dict[str, Any] | None = None) -> str:
-    """Where the embedded synthetic dataset is cached (``$VIDZOO_CACHE`` or ``~/.cache/vidzoo``); the real
-    datasets have no default root.
+def default_data_root(source: str, synthetic: dict[str, Any] | None = None) -> str | None:
+    """Where the embedded synthetic dataset is cached (``$VIDZOO_CACHE`` or ``~/.cache/vidzoo``); ``None`` for
+    the real datasets, which have no default root (the builder then asks for ``data.root``).
 
     One folder per generator setting: ``synthetic_motions`` for the defaults, and e.g.
     ``synthetic_motions-train_per_class120`` for a recipe that asks for more training videos, so that
     such a run never regenerates (and replaces) the dataset that every other run reads.
     """
     if source != "synthetic":
-        raise ConfigValueError(f"data.source={source} needs data.root (the dataset directory)")
+        return None
     base = os.environ.get("VIDZOO_CACHE", str(Path.home() / ".cache" / "vidzoo"))
     defaults = synthetic_kwargs(SyntheticConfig())
     changed = [
@@ -75,7 +75,7 @@ def synthetic_kwargs(node: Any) -> dict[str, Any]:
     return kw
 
 
-def datasets_from_config(d: Any, root: str, *, seed: int, normalize: bool):
+def datasets_from_config(d: Any, root: str | None, *, seed: int, normalize: bool):
     """``build_datasets`` called with the ``data`` config section (a DataBundle)."""
     from vidzoo.data.builder import build_datasets
 
