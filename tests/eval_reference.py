@@ -29,3 +29,22 @@ def trackeval_data(seq: Sequence) -> dict:
         data["tracker_ids"].append(p_id.reshape(-1)[pm])
         data["similarity_scores"].append(_BaseDataset._calculate_box_ious(gb[gm], pb[pm], box_format="xywh"))
     return data
+
+
+def motmetrics_summary(seqs: list[Sequence], names: list[str]) -> dict:
+    """py-motmetrics 1.4 metrics summed/overall over ``seqs`` (np.asfarray, gone in NumPy 2, is shimmed)."""
+    if not hasattr(np, "asfarray"):
+        np.asfarray = lambda a, dtype=float: np.asarray(a, dtype=dtype)  # noqa: E731
+    import motmetrics as mm
+
+    accs = []
+    for seq in seqs:
+        acc = mm.MOTAccumulator(auto_id=True)
+        gb, pb = xywh(seq.gt), xywh(seq.pred)
+        for f in range(seq.num_frames):
+            gm, pm = seq.gt.frames == f, seq.pred.frames == f
+            acc.update(seq.gt.ids[gm], seq.pred.ids[pm], mm.distances.iou_matrix(gb[gm], pb[pm], max_iou=0.5))
+        accs.append(acc)
+    mh = mm.metrics.create()
+    df = mh.compute_many(accs, metrics=names, names=[s.name for s in seqs], generate_overall=True)
+    return df.loc["OVERALL"].to_dict()

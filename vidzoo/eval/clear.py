@@ -4,8 +4,8 @@ Per frame, pairs with IoU >= 0.5 are assigned to maximise the summed IoU, with a
 keeping the match a ground-truth object had in the previous evaluated frame. Two conventions:
 
 * ``"trackeval"`` (default, TrackEval's CLEAR): the bonus applies only to the match of the previous
-  frame that had both ground truth and predictions; Frag counts re-starts after any untracked frame
-  (also frames where the object is absent); MT is ratio > 0.8; MOTP is the mean IoU of matches.
+  frame that had both ground truth and predictions; Frag counts re-starts after such a frame where the
+  object was not tracked (missed or absent); MT is ratio > 0.8; MOTP is the mean IoU of matches.
 * ``"motmetrics"`` (py-motmetrics 1.4): the last match of an object is re-linked first even after a gap,
   then the rest is matched for the most pairs at least distance; Frag counts tracked -> missed
   transitions between an object's first and last match; MT is ratio >= 0.8; MOTP is the mean 1 - IoU.
@@ -55,6 +55,29 @@ def _matches_trackeval(fp: FramePairs, valid: np.ndarray) -> np.ndarray:
     return np.concatenate([easy, *solved.values()]) if solved else easy
 
 
+def _relink(rows: np.ndarray, cols: np.ndarray, ok: np.ndarray, last: np.ndarray) -> tuple[list, list]:
+    """Rows (in order) whose last matched column is present, free and within the threshold keep it."""
+    taken = np.zeros(len(cols), bool)
+    r1, c1 = [], []
+    for i, g in enumerate(rows):
+        hit = np.flatnonzero(~taken & (cols == last[g]))
+        if len(hit) and ok[i, hit[0]]:
+            taken[hit[0]] = True
+            r1.append(i)
+            c1.append(hit[0])
+    return r1, c1
+
+
+def _most_pairs(dist: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Most pairs among ``ok``, then least summed distance (forbidden pairs priced out, as py-motmetrics)."""
+    if not ok.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    large = 2 * min(ok.shape) * (np.abs(dist[ok]).max() + 1) + 1
+    rows, cols = linear_sum_assignment(np.where(ok, dist, large))
+    keep = ok[rows, cols]
+    return rows[keep], cols[keep]
+
+
 def _matches_motmetrics(fp: FramePairs, valid: np.ndarray) -> np.ndarray:
     """Flat indices of matched pairs, py-motmetrics's rule (re-link last matches, then most pairs)."""
     last = np.full(fp.num_gt_ids, -1)
@@ -65,18 +88,12 @@ def _matches_motmetrics(fp: FramePairs, valid: np.ndarray) -> np.ndarray:
             continue
         ok = valid[q0:q0 + block.size].reshape(block.shape)
         rows, cols = fp.gt_id[g0:g0 + block.shape[0]], fp.pr_id[p0:p0 + block.shape[1]]
-        linked = ok & (cols[None, :] == last[rows][:, None])
-        free_r, free_c = ~linked.any(1), ~linked.any(0)
-        r1, c1 = np.nonzero(linked)
-        sub = ok[np.ix_(free_r, free_c)]
-        r2 = c2 = np.zeros(0, np.int64)
-        if sub.any():
-            cost = np.where(sub, 1.0 - block[np.ix_(free_r, free_c)], 0.0)
-            big = 2.0 * min(sub.shape) + 1.0  # any extra pair outweighs every distance difference
-            rr, cc = linear_sum_assignment(np.where(sub, cost, big))
-            keep = sub[rr, cc]
-            r2, c2 = np.flatnonzero(free_r)[rr[keep]], np.flatnonzero(free_c)[cc[keep]]
-        r, c = np.concatenate([r1, r2]), np.concatenate([c1, c2])
+        r1, c1 = _relink(rows, cols, ok, last)
+        free = ok.copy()
+        free[r1, :] = False
+        free[:, c1] = False
+        r2, c2 = _most_pairs(1.0 - block, free)
+        r, c = np.concatenate([r1, r2]).astype(np.int64), np.concatenate([c1, c2]).astype(np.int64)
         last[rows[r]] = cols[c]
         out.append(q0 + r * block.shape[1] + c)
     return np.concatenate(out) if out else np.zeros(0, np.int64)
