@@ -48,3 +48,33 @@ def motmetrics_summary(seqs: list[Sequence], names: list[str]) -> dict:
     mh = mm.metrics.create()
     df = mh.compute_many(accs, metrics=names, names=[s.name for s in seqs], generate_overall=True)
     return df.loc["OVERALL"].to_dict()
+
+
+def pycocotools_stats(seqs: list[Sequence]) -> np.ndarray:
+    """COCOeval bbox ``stats`` (AP@[.5:.95], AP@.5, AP@.75, ...) with one image per (sequence, frame)."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    images, anns, dets, offset = [], [], [], 0
+    for s in seqs:
+        images += [{"id": offset + f + 1} for f in range(s.num_frames)]
+        for b, f, c in zip(xywh(s.gt), s.gt.frames, s.gt.classes):
+            anns.append({"id": len(anns) + 1, "image_id": offset + int(f) + 1, "category_id": int(c) + 1,
+                         "bbox": b.tolist(), "area": float(b[2] * b[3]), "iscrowd": 0})
+        for b, f, c, sc in zip(xywh(s.pred), s.pred.frames, s.pred.classes, s.pred.scores):
+            dets.append({"image_id": offset + int(f) + 1, "category_id": int(c) + 1, "bbox": b.tolist(),
+                         "score": float(sc)})
+        offset += s.num_frames
+    classes = sorted({a["category_id"] for a in anns} | {d["category_id"] for d in dets})
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = {"images": images, "annotations": anns, "categories": [{"id": c} for c in classes]}
+        gt.createIndex()
+        ev = COCOeval(gt, gt.loadRes(dets), "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return ev.stats
