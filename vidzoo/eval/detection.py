@@ -136,3 +136,16 @@ def detection_map(sequences: list[Sequence], method: str = "coco", max_dets: int
     return {"method": method, "thresholds": COCO_THRESHOLDS.tolist(),
             "AP": {c: per_class[c].tolist() for c in classes},
             "mAP@0.5": float(mean[0]), "mAP@0.75": float(mean[5]), "mAP@[.5:.95]": float(np.mean(mean))}
+
+
+def pr_curves(sequences: list[Sequence], iou: float = 0.5) -> dict[int, tuple[list[float], list[float]]]:
+    """Per class: recall and precision after each ranked detection at one IoU threshold (for plots)."""
+    gt, det = flatten(sequences, "gt"), flatten(sequences, "pred")
+    match, kept = greedy_match(gt, det, np.array([iou]))
+    out = {}
+    for c in sorted(set(gt.classes.tolist())):
+        sel = (det.classes == c) & kept
+        rec, prec = pr_curve(det.scores[sel], match[0, sel] >= 0, np.zeros(int(sel.sum()), bool),
+                             int(np.sum(gt.classes == c)))
+        out[c] = (rec.tolist(), prec.tolist())
+    return out
