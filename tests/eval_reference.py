@@ -78,3 +78,26 @@ def pycocotools_stats(seqs: list[Sequence]) -> np.ndarray:
         ev.accumulate()
         ev.summarize()
     return ev.stats
+
+
+def trackeval_track_map(seqs: list[Sequence], cls: int) -> dict:
+    """TrackEval's TrackMAP ('all' tracks only) for one class, tracks sorted by mean score as TAO's loader does."""
+    from trackeval.metrics import TrackMAP
+
+    metric = TrackMAP({"USE_AREA_RANGES": False, "USE_TIME_RANGES": False, "PRINT_CONFIG": False})
+    res = {}
+    for s in seqs:
+        s = s.for_class(cls)
+        tracks = {}
+        for side, t in (("gt", s.gt), ("dt", s.pred)):
+            ids = np.unique(t.ids)
+            boxes = xywh(t)
+            tr = [{int(f): boxes[i] for i, f in zip(np.flatnonzero(t.ids == k), t.frames[t.ids == k])} for k in ids]
+            score = np.array([t.scores[t.ids == k].mean() for k in ids])
+            order = np.argsort(-score, kind="mergesort") if side == "dt" else np.arange(len(ids))
+            tracks[side] = ([tr[i] for i in order], (ids[order] + 1).tolist(), score[order])  # ids >= 1
+        data = {"gt_track_ids": tracks["gt"][1], "dt_track_ids": tracks["dt"][1], "gt_tracks": tracks["gt"][0],
+                "dt_tracks": tracks["dt"][0], "dt_track_scores": tracks["dt"][2], "iou_type": "bbox",
+                "boxformat": "xywh"}
+        res[s.name] = metric.eval_sequence(data)
+    return metric.combine_sequences(res)
