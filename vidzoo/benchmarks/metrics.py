@@ -81,7 +81,8 @@ def run(sequences: int, frames: int, objects: int, repeat: int, seed: int = 0) -
 def format_table(rows: list[dict]) -> str:
     """Markdown table with the speed-up of vidzoo.eval over TrackEval per metric."""
     base = {r["metric"]: r["seq_per_s"] for r in rows if r["impl"].startswith("TrackEval")}
-    lines = ["| metric | implementation | CPU s | seq/s | x TrackEval | combined score |", "|---|---|---:|---:|---:|---:|"]
+    lines = ["| metric | implementation | CPU s | seq/s | x TrackEval | combined score |",
+             "|---|---|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['metric']} | {r['impl']} | {r['cpu_s']:.3f} | {r['seq_per_s']:.1f} | "
                      f"{r['seq_per_s'] / base[r['metric']]:.2f} | {r['score']:.6f} |")

@@ -39,7 +39,8 @@ def flatten(sequences: list[Sequence], side: str) -> Flat:
     image = np.concatenate([t.frames + o for t, o in zip(parts, offsets)]) if parts else np.zeros(0, np.int64)
     cat = lambda name, shape: (np.concatenate([getattr(t, name) for t in parts]) if parts  # noqa: E731
                                else np.zeros(shape))
-    classes, ids, boxes, scores = cat("classes", 0).astype(np.int64), cat("ids", 0), cat("boxes", (0, 4)), cat("scores", 0)
+    classes, ids = cat("classes", 0).astype(np.int64), cat("ids", 0)
+    boxes, scores = cat("boxes", (0, 4)), cat("scores", 0)
     seq = np.repeat(np.arange(len(parts)), [len(t) for t in parts]).astype(np.int64)
     order = np.lexsort((classes, image))
     return Flat(image[order], seq[order], classes[order], ids[order], boxes[order], scores[order])

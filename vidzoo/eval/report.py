@@ -32,7 +32,9 @@ def format_table(per_sequence: dict[str, dict], combined: dict) -> str:
     rows.append(["COMBINED"] + [_cell(combined[m][f], fmt) for _, m, f, fmt in cols])
     head = ["sequence"] + [c[0] for c in cols]
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-    line = lambda r: "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))  # noqa: E731
+    def line(r: list[str]) -> str:
+        return "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))
+
     return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 

@@ -30,7 +30,8 @@ def random_sequence(rng: np.random.Generator, name: str = "seq", num_frames: int
             visible[g0:g0 + int(rng.integers(1, 15))] = False
         cls = int(rng.integers(0, num_classes))
         box = np.concatenate([xy, wh], axis=1)
-        g_rows.append(np.column_stack([t, np.full(len(t), obj + 1), box, np.ones(len(t)), np.full(len(t), cls)])[visible])
+        gt_rows = np.column_stack([t, np.full(len(t), obj + 1), box, np.ones(len(t)), np.full(len(t), cls)])
+        g_rows.append(gt_rows[visible])
         seen = visible & (rng.random(len(t)) < detect_p)
         swaps = np.cumsum(rng.random(len(t)) < swap_p)
         pid = next_pred_id + swaps

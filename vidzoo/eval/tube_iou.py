@@ -58,13 +58,16 @@ def _pair_sums(gt: Tracks, pred: Tracks, gs: TrackSet, ps: TrackSet, values: str
             np.bincount(key, minlength=P * G).reshape(P, G).astype(float))
 
 
+def _area_sums(t: Tracks, s: TrackSet) -> np.ndarray:
+    """Summed box area of each track ``(K,)``."""
+    return np.bincount(s.index, (t.boxes[:, 2] - t.boxes[:, 0]) * (t.boxes[:, 3] - t.boxes[:, 1]), minlength=len(s.ids))
+
+
 def area_track_iou(gt: Tracks, pred: Tracks) -> tuple[np.ndarray, TrackSet, TrackSet]:
     """3D IoU ``(P, G)``: summed intersection area over summed union area across all frames of both tracks."""
     gs, ps = track_set(gt), track_set(pred)
     inter, _ = _pair_sums(gt, pred, gs, ps, "inter")
-    area = lambda t, s: np.bincount(s.index, (t.boxes[:, 2] - t.boxes[:, 0]) * (t.boxes[:, 3] - t.boxes[:, 1]),  # noqa: E731
-                                    minlength=len(s.ids))
-    union = area(pred, ps)[:, None] + area(gt, gs)[None, :] - inter
+    union = _area_sums(pred, ps)[:, None] + _area_sums(gt, gs)[None, :] - inter
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0), gs, ps
 
@@ -106,5 +109,6 @@ def ranked_hits(sequences: list[Sequence], cls: int, overlap, thresholds: np.nda
         num_gt += len(gs.ids)
         order = np.argsort(-ps.score, kind="mergesort")
         scores.append(ps.score)
-        hits.append(np.array([greedy_tracks(ious, order, t) >= 0 for t in thresholds]).reshape(len(thresholds), -1))
+        hit = [greedy_tracks(ious, order, t) >= 0 for t in thresholds]
+        hits.append(np.array(hit).reshape(len(thresholds), -1))
     return np.concatenate(scores), np.concatenate(hits, axis=1), num_gt
