@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vidzoo.eval.assign import EPS, solve_frames
+from vidzoo.eval.assign import EPS, frame_of_pair, solve_frames
 from vidzoo.eval.pairs import FramePairs
 
 ALPHAS = np.arange(0.05, 0.99, 0.05)
@@ -47,7 +47,7 @@ def hota_sequence(fp: FramePairs) -> dict:
     score = gas[gid, tid] * sim
     positive = score > 0
     ambiguous = fp.ambiguous_frames(positive)
-    pair_frame = np.searchsorted(fp.pair_start, np.arange(len(sim)), side="right") - 1
+    pair_frame = frame_of_pair(fp, np.arange(len(sim)))
     easy = positive & ~np.isin(pair_frame, ambiguous)
     matched = np.concatenate([np.flatnonzero(easy), solve_frames(fp, score, ambiguous)])
     s = sim[matched]

@@ -73,6 +73,8 @@ def evaluate_tracking(sequences: list[Sequence], metrics: Iterable[str] = ("hota
                       progress: bool = False) -> dict:
     """Score every sequence (in ``workers`` processes) and combine; see the module docstring for the keys."""
     metrics = check_metrics(metrics)
+    if not sequences:
+        raise ValueError("no sequences to evaluate")
     classes = sorted({c for s in sequences for c in s.classes()}) if per_class else []
     job = partial(_score_all, metrics=metrics, convention=convention, classes=classes)
     if workers > 1 and len(sequences) > 1:
@@ -83,7 +85,7 @@ def evaluate_tracking(sequences: list[Sequence], metrics: Iterable[str] = ("hota
         results = list(_progress(map(job, sequences), len(sequences), progress))
     report: dict = {"per_sequence": {s.name: r[0] for s, r in zip(sequences, results)},
                     "combined": combine([r[0] for r in results], metrics)}
-    if per_class:
+    if per_class and classes:
         plain = [m for m in metrics if not METRICS[m][3]]
         report["per_class"] = {c: combine([r[1][c] for r in results], plain) for c in classes}
         report["class_averaged"] = {m: class_averaged(report["per_class"], m) for m in plain}
