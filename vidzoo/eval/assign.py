@@ -36,3 +36,20 @@ def solve_frames(fp: FramePairs, score: np.ndarray, frames: np.ndarray,
 def frame_of_pair(fp: FramePairs, pairs: np.ndarray) -> np.ndarray:
     """Frame index of each flat pair index ``(K,)``."""
     return np.searchsorted(fp.pair_start, pairs, side="right") - 1
+
+
+def easy_pairs(fp: FramePairs, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split frames by whether the ``positive (P,)`` pairs form a one-to-one pattern.
+
+    Returns the flat indices of positive pairs in one-to-one frames (each is matched by any optimal
+    assignment that maximises a positive score) and the sorted frames that need a solver.
+    """
+    ambiguous = fp.ambiguous_frames(positive)
+    pair_frame = frame_of_pair(fp, np.arange(len(positive)))
+    return np.flatnonzero(positive & ~np.isin(pair_frame, ambiguous)), ambiguous
+
+
+def max_score_matches(fp: FramePairs, score: np.ndarray) -> np.ndarray:
+    """Flat indices of the pairs an optimal per-frame assignment of ``score (P,)`` keeps (score > eps)."""
+    easy, ambiguous = easy_pairs(fp, score > EPS)
+    return np.concatenate([easy, solve_frames(fp, score, ambiguous)])

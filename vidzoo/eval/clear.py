@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from vidzoo.eval.assign import EPS, frame_of_pair, solve_frames
+from vidzoo.eval.assign import EPS, easy_pairs, frame_of_pair, solve_frames
 from vidzoo.eval.pairs import FramePairs
 
 THRESHOLD = 0.5
@@ -27,10 +27,8 @@ SUMMED = ("CLR_TP", "CLR_FN", "CLR_FP", "IDSW", "MT", "PT", "ML", "Frag", "CLR_F
 def _matches_trackeval(fp: FramePairs, valid: np.ndarray) -> np.ndarray:
     """Flat indices of matched pairs, TrackEval's rule (bonus for the previous full frame's match)."""
     score = np.where(valid, fp.sim, 0.0)
-    ambiguous = fp.ambiguous_frames(valid)
-    pair_frame = frame_of_pair(fp, np.arange(len(score)))
-    easy = np.flatnonzero(valid & ~np.isin(pair_frame, ambiguous))
-    easy_frame = pair_frame[easy]
+    easy, ambiguous = easy_pairs(fp, valid)
+    easy_frame = frame_of_pair(fp, easy)
     full = np.flatnonzero((np.diff(fp.gt_start) > 0) & (np.diff(fp.pr_start) > 0))
     solved: dict[int, np.ndarray] = {}
 

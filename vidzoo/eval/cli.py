@@ -4,7 +4,8 @@
 
 Arguments are ``key=value``: gt, pred (files or folders, see vidzoo.eval.load), metrics (any of hota,
 clear, identity, ca_hota, detection, speed, delay), workers (processes over sequences), per_class,
-convention (trackeval | motmetrics, for CLEAR), out (folder for report.json and the PNGs), plot,
+convention (trackeval | motmetrics, for CLEAR), preset (none | mot17 | mot20: MOTChallenge's
+distractor preprocessing of the ground truth), out (folder for report.json and the PNGs), plot,
 progress. Bad input is one line on stderr and exit status 2.
 """
 
@@ -23,7 +24,7 @@ TOOL = "vidzoo-eval-tracking"
 TRACKING = ("hota", "clear", "identity", "ca_hota")
 FRAME_LEVEL = ("detection", "speed", "delay")
 DEFAULTS = {"gt": None, "pred": None, "metrics": "hota,clear,identity", "workers": "1", "per_class": "false",
-            "convention": "trackeval", "out": "eval_tracking", "plot": "true", "progress": "true"}
+            "convention": "trackeval", "preset": "none", "out": "eval_tracking", "plot": "true", "progress": "true"}
 
 
 def parse_args(argv: list[str]) -> dict:
@@ -78,7 +79,7 @@ def run(opts: dict) -> dict:
     from vidzoo.eval.tracking import evaluate_tracking
 
     folder = _output_dir(opts["out"])
-    sequences = load_sequences(opts["gt"], opts["pred"])
+    sequences = load_sequences(opts["gt"], opts["pred"], opts["preset"])
     start = time.perf_counter()
     tracking = [m for m in opts["metrics"] if m in TRACKING]
     result: dict = {"tool": TOOL, "gt": str(opts["gt"]), "pred": str(opts["pred"]), "metrics": opts["metrics"],

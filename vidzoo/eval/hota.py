@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vidzoo.eval.assign import EPS, frame_of_pair, solve_frames
+from vidzoo.eval.assign import EPS, max_score_matches
 from vidzoo.eval.pairs import FramePairs
 
 ALPHAS = np.arange(0.05, 0.99, 0.05)
@@ -44,12 +44,7 @@ def hota_sequence(fp: FramePairs) -> dict:
     gt_count = np.bincount(fp.gt_id, minlength=G).astype(float)[:, None]
     pr_count = np.bincount(fp.pr_id, minlength=T).astype(float)[None, :]
     gas = pmc / (gt_count + pr_count - pmc)
-    score = gas[gid, tid] * sim
-    positive = score > 0
-    ambiguous = fp.ambiguous_frames(positive)
-    pair_frame = frame_of_pair(fp, np.arange(len(sim)))
-    easy = positive & ~np.isin(pair_frame, ambiguous)
-    matched = np.concatenate([np.flatnonzero(easy), solve_frames(fp, score, ambiguous)])
+    matched = max_score_matches(fp, gas[gid, tid] * sim)
     s = sim[matched]
     # Number of alphas each match passes: alpha_a - eps <= s for a < k.
     k = np.searchsorted(ALPHAS - EPS, s, side="right")

@@ -18,6 +18,7 @@ import configparser
 from pathlib import Path
 
 from vidzoo.eval.errors import EvalInputError
+from vidzoo.eval.motchallenge import PRESETS, preprocess
 from vidzoo.eval.readers import read_json, read_mot
 from vidzoo.eval.tracks import Sequence, Tracks
 
@@ -34,7 +35,8 @@ def _seqinfo_length(folder: Path) -> int | None:
         raise EvalInputError(f"{ini}: no integer [Sequence] seqLength; add it or remove the file") from None
 
 
-def _read_side(path: Path, is_gt: bool) -> tuple[dict[str, Tracks], dict[str, int], dict[str, str]]:
+def _read_side(path: Path, is_gt: bool, drop_ignored: bool = True
+               ) -> tuple[dict[str, Tracks], dict[str, int], dict[str, str]]:
     """name -> Tracks, name -> num_frames (where known), name -> the file it came from."""
     side = "gt" if is_gt else "pred"
     if not path.exists():
@@ -43,16 +45,16 @@ def _read_side(path: Path, is_gt: bool) -> tuple[dict[str, Tracks], dict[str, in
         tracks, lengths = read_json(path, is_gt)
         return tracks, lengths, {k: str(path) for k in tracks}
     if path.is_file():
-        return {path.stem: read_mot(path, is_gt)}, {}, {path.stem: str(path)}
+        return {path.stem: read_mot(path, is_gt, drop_ignored)}, {}, {path.stem: str(path)}
     tracks, lengths, files = {}, {}, {}
     for sub in sorted(p for p in path.iterdir() if p.is_dir() and (p / "gt" / "gt.txt").is_file()):
-        tracks[sub.name] = read_mot(sub / "gt" / "gt.txt", is_gt)
+        tracks[sub.name] = read_mot(sub / "gt" / "gt.txt", is_gt, drop_ignored)
         files[sub.name] = str(sub / "gt" / "gt.txt")
         length = _seqinfo_length(sub)
         if length is not None:
             lengths[sub.name] = length
     for f in sorted(path.glob("*.txt")):
-        tracks[f.stem] = read_mot(f, is_gt)
+        tracks[f.stem] = read_mot(f, is_gt, drop_ignored)
         files[f.stem] = str(f)
     if not tracks:
         raise EvalInputError(f"{side}={path}: no sequences found; expected <seq>.txt files, <seq>/gt/gt.txt "
@@ -60,9 +62,12 @@ def _read_side(path: Path, is_gt: bool) -> tuple[dict[str, Tracks], dict[str, in
     return tracks, lengths, files
 
 
-def load_sequences(gt: str | Path, pred: str | Path) -> list[Sequence]:
-    """Read both sides and pair them by sequence name (sorted)."""
-    gt_tracks, lengths, gt_files = _read_side(Path(gt), True)
+def load_sequences(gt: str | Path, pred: str | Path, preset: str = "none") -> list[Sequence]:
+    """Read both sides and pair them by sequence name (sorted); ``preset`` (mot17, mot20) applies
+    MOTChallenge's distractor preprocessing (vidzoo.eval.motchallenge)."""
+    if preset not in PRESETS:
+        raise EvalInputError(f"preset={preset!r}; choose one of {', '.join(PRESETS)}")
+    gt_tracks, lengths, gt_files = _read_side(Path(gt), True, drop_ignored=preset == "none")
     pr_tracks, pr_lengths, pr_files = _read_side(Path(pred), False)
     if Path(gt).is_file() and Path(pred).is_file() and len(gt_tracks) == len(pr_tracks) == 1:
         pr_tracks = {next(iter(gt_tracks)): next(iter(pr_tracks.values()))}  # two files: one sequence
@@ -85,6 +90,6 @@ def load_sequences(gt: str | Path, pred: str | Path) -> list[Sequence]:
             late = pr_files[name] if p.frames.max(initial=-1) >= n else gt_files[name]
             raise EvalInputError(f"{late}: frame {seen} is past the sequence length {n} of {name!r}; "
                                  "fix the frame numbers or the length (seqinfo.ini seqLength / num_frames)")
-        out.append(Sequence(name, g, p, n))
+        out.append(preprocess(Sequence(name, g, p, n), preset))
     return out
 

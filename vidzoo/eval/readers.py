@@ -64,8 +64,12 @@ def _tracks(rows: np.ndarray, box_format: str = "xywh") -> Tracks:
     return Tracks.build(rows[:, 0], rows[:, 1], boxes, rows[:, 6], rows[:, 7])
 
 
-def read_mot(path: str | Path, is_gt: bool) -> Tracks:
-    """A MOTChallenge text file (comma- or space-separated) -> Tracks with 0-based frames."""
+def read_mot(path: str | Path, is_gt: bool, drop_ignored: bool = True) -> Tracks:
+    """A MOTChallenge text file (comma- or space-separated) -> Tracks with 0-based frames.
+
+    Ground-truth rows with conf 0 are dropped unless ``drop_ignored`` is false; then the conf flag is
+    kept in ``scores`` (for ``vidzoo.eval.motchallenge.preprocess``).
+    """
     path = Path(path)
     rows, where = [], []
     for n, line in enumerate(path.read_text().splitlines(), start=1):
@@ -89,7 +93,7 @@ def read_mot(path: str | Path, is_gt: bool) -> Tracks:
         raise EvalInputError(f"{where[i]}: frame {int(arr[i, 0])}; MOTChallenge frames start at 1")
     arr[:, 0] -= 1
     arr[:, 7] = np.maximum(arr[:, 7], 0)  # tracker files carry -1 (no class)
-    if is_gt:
+    if is_gt and drop_ignored:
         arr = arr[arr[:, 6] != 0]  # conf 0: a box the benchmark ignores
         arr[:, 6] = 1.0
     return _tracks(arr)
