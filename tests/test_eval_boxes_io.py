@@ -54,3 +54,16 @@ def test_json_dump_round_trip_and_no_overwrite(tmp_path):
     (tmp_path / "bad.json").write_text(bad)
     with pytest.raises(EvalInputError, match=r"sequences.a.boxes\[0\]: negative box width"):
         read_json(tmp_path / "bad.json", is_gt=True)
+
+
+def test_mot_reader_classes_and_ignored_rows(tmp_path):
+    from vidzoo.eval.readers import read_mot
+
+    (tmp_path / "gt.txt").write_text("1,1,0,0,10,10,1,1,1\n1,2,20,0,10,10,0,1,1\n2,1,1,0,10,10,1,7,1\n")
+    (tmp_path / "pred.txt").write_text("1,5,0,0,10,10,0.9,-1,-1,-1\n2,5,1,0,10,10,0.8\n")
+    gt = read_mot(tmp_path / "gt.txt", is_gt=True)
+    assert gt.frames.tolist() == [0, 1] and gt.classes.tolist() == [1, 7]  # the conf-0 row is dropped
+    assert read_mot(tmp_path / "gt.txt", is_gt=True, drop_ignored=False).scores.tolist() == [1, 0, 1]
+    pred = read_mot(tmp_path / "pred.txt", is_gt=False)
+    assert pred.classes.tolist() == [1, 1] and pred.scores.tolist() == [0.9, 0.8]
+    assert pred.boxes[1].tolist() == [1, 0, 11, 10]

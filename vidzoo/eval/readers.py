@@ -3,7 +3,10 @@
 MOTChallenge text (one box per line, frames 1-based, sorted by frame)::
 
     frame,id,x,y,w,h,conf,class,visibility      # gt: conf 0 marks a box to ignore (dropped)
-    frame,id,x,y,w,h,score,-1,-1,-1             # tracker output: class -1 reads as class 0
+    frame,id,x,y,w,h,score,-1,-1,-1             # tracker output
+
+Classes are MOTChallenge's, 1-based (1 = pedestrian); a missing class column, -1 or 0 reads as 1, so
+tracker files, which carry no class, meet the pedestrians of the ground truth.
 
 vidzoo JSON dump (``write_json`` writes it; frames 0-based; ``box_format`` "xyxy" or "xywh")::
 
@@ -83,7 +86,7 @@ def read_mot(path: str | Path, is_gt: bool, drop_ignored: bool = True) -> Tracks
                                  "MOTChallenge rows are frame,id,x,y,w,h,conf,class,...") from None
         if len(vals) < 6:
             raise EvalInputError(f"{path}:{n}: {len(vals)} values; MOTChallenge rows need at least frame,id,x,y,w,h")
-        vals += [1.0, 0.0][len(vals) - 6:] if len(vals) < 8 else []
+        vals += [1.0, 1.0][len(vals) - 6:] if len(vals) < 8 else []
         rows.append(vals)
         where.append(f"{path}:{n}")
     arr = np.array(rows, float).reshape(-1, 8)
@@ -92,7 +95,7 @@ def read_mot(path: str | Path, is_gt: bool, drop_ignored: bool = True) -> Tracks
         i = int(np.argmin(arr[:, 0]))
         raise EvalInputError(f"{where[i]}: frame {int(arr[i, 0])}; MOTChallenge frames start at 1")
     arr[:, 0] -= 1
-    arr[:, 7] = np.maximum(arr[:, 7], 0)  # tracker files carry -1 (no class)
+    arr[:, 7] = np.where(arr[:, 7] >= 1, arr[:, 7], 1)  # tracker files carry -1 (no class)
     if is_gt and drop_ignored:
         arr = arr[arr[:, 6] != 0]  # conf 0: a box the benchmark ignores
         arr[:, 6] = 1.0
