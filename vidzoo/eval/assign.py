@@ -7,9 +7,10 @@ from typing import Callable
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from vidzoo.eval.boxes import EPS
 from vidzoo.eval.pairs import FramePairs
 
-EPS = np.finfo(float).eps
+__all__ = ["EPS", "easy_pairs", "frame_of_pair", "max_score_matches", "solve_frames"]
 
 
 def solve_frames(fp: FramePairs, score: np.ndarray, frames: np.ndarray,

@@ -34,4 +34,4 @@ def preprocess(seq: Sequence, preset: str) -> Sequence:
     keep_gt = (seq.gt.scores != 0) & (seq.gt.classes == PEDESTRIAN)
     gt = seq.gt.select(keep_gt)
     gt = type(gt)(gt.frames, gt.ids, gt.boxes, np.ones(len(gt)), gt.classes)
-    return Sequence(seq.name, gt, seq.pred.select(keep_pred), seq.num_frames, seq.class_names)
+    return Sequence(seq.name, gt, seq.pred.select(keep_pred), seq.num_frames)

@@ -6,6 +6,7 @@ matplotlib is imported only when a plot is drawn.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ def format_table(per_sequence: dict[str, dict], combined: dict) -> str:
     return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-def jsonable(obj):
+def jsonable(obj: Any) -> Any:
     """A copy of nested results with numpy arrays/scalars as lists/numbers and keys as strings."""
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}

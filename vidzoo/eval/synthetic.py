@@ -55,7 +55,7 @@ def _tracks(rows: np.ndarray) -> Tracks:
     return Tracks.build(rows[:, 0], rows[:, 1], boxes, rows[:, 6], rows[:, 7])
 
 
-def random_sequences(count: int = 50, seed: int = 0, **kwargs) -> list[Sequence]:
+def random_sequences(count: int = 50, seed: int = 0, **kwargs: float) -> list[Sequence]:
     """``count`` independent sequences named ``seq000``, ``seq001``, ..."""
     rng = np.random.default_rng(seed)
     return [random_sequence(rng, f"seq{i:03d}", **kwargs) for i in range(count)]

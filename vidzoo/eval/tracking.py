@@ -93,7 +93,7 @@ def evaluate_tracking(sequences: list[Sequence], metrics: Iterable[str] = ("hota
     return report
 
 
-def _progress(it, total: int, enabled: bool):
+def _progress(it: Iterable, total: int, enabled: bool) -> Iterable:
     if not enabled:
         return it
     from tqdm import tqdm

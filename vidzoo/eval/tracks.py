@@ -6,9 +6,10 @@ A ``Tracks`` holds ground truth or predictions of one sequence; a ``Sequence`` p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,8 @@ class Tracks:
     classes: np.ndarray
 
     @staticmethod
-    def build(frames, ids, boxes, scores=None, classes=None) -> "Tracks":
+    def build(frames: ArrayLike, ids: ArrayLike, boxes: ArrayLike, scores: ArrayLike | None = None,
+              classes: ArrayLike | None = None) -> "Tracks":
         """Validate shapes, fill scores (1.0) and classes (0), and sort rows by frame (stable)."""
         frames = np.asarray(frames, dtype=np.int64).reshape(-1)
         n = len(frames)
@@ -53,12 +55,11 @@ class Sequence:
     gt: Tracks
     pred: Tracks
     num_frames: int
-    class_names: dict[int, str] = field(default_factory=dict)
 
     def for_class(self, cls: int) -> "Sequence":
         """The same sequence restricted to one class on both sides."""
         return Sequence(self.name, self.gt.select(self.gt.classes == cls), self.pred.select(self.pred.classes == cls),
-                        self.num_frames, self.class_names)
+                        self.num_frames)
 
     def classes(self) -> list[int]:
         """Every class present in ground truth or predictions, sorted."""

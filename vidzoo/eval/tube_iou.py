@@ -7,6 +7,7 @@ overlaps are computed in one vectorised pass over same-frame pairs and summed pe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -27,7 +28,11 @@ class TrackSet:
     classes: np.ndarray
 
 
+Overlap = Callable[[Tracks, Tracks], tuple[np.ndarray, TrackSet, TrackSet]]
+
+
 def track_set(t: Tracks) -> TrackSet:
+    """Group rows into tracks by id."""
     ids, index = np.unique(t.ids, return_inverse=True)
     index = index.reshape(-1)
     k = len(ids)
@@ -98,7 +103,7 @@ def greedy_tracks(ious: np.ndarray, order: np.ndarray, threshold: float) -> np.n
     return match
 
 
-def ranked_hits(sequences: list[Sequence], cls: int, overlap, thresholds: np.ndarray
+def ranked_hits(sequences: list[Sequence], cls: int, overlap: Overlap, thresholds: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Predicted tracks of class ``cls`` over all sequences: ``scores (P,)``, ``hits (len(thresholds), P)``
     (matched by ``greedy_tracks`` with ``overlap(gt, pred)``), and the number of gt tracks."""
