@@ -11,5 +11,8 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi
 "$VENV/bin/pip" install --quiet -r requirements.lock
+# trackeval (test extra) pulls opencv-python, whose cv2/ overwrites the contrib build's; reinstate the
+# contrib files so cv2.optflow (TV-L1) stays available.
+"$VENV/bin/pip" install --quiet --no-deps --force-reinstall "$(grep -i '^opencv-contrib-python-headless==' requirements.lock)"
 "$VENV/bin/pip" install --quiet --no-deps --no-build-isolation -e .
 "$VENV/bin/python" -c "import torch, torchvision, av, cv2; print('vidzoo env ok: torch', torch.__version__, 'torchvision', torchvision.__version__)"

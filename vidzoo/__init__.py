@@ -4,10 +4,34 @@ The public surface::
 
     from vidzoo import build_model, list_models, load_model
     model, class_names, preprocessing = load_model("runs/my-run")
+
+The names are resolved on first use (PEP 562), so subpackages that need no torch
+(``vidzoo.eval``) import without it.
 """
 
-from vidzoo.engine.loading import LoadedModel, load_model
-from vidzoo.models.registry import build_model, list_models
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = ["LoadedModel", "build_model", "list_models", "load_model"]
 __version__ = "0.1.0"
+
+_LAZY = {
+    "LoadedModel": "vidzoo.engine.loading",
+    "load_model": "vidzoo.engine.loading",
+    "build_model": "vidzoo.models.registry",
+    "list_models": "vidzoo.models.registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'vidzoo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_LAZY))
