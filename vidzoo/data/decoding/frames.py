@@ -1,7 +1,8 @@
 """JPEG frame-folder backend ("rawframes"): one folder per video holding ``img_00001.jpg``, ``img_00002.jpg``, ...
 
 ``tools/prepare_dataset.py --frames DIR`` writes such folders (plus ``meta.json`` with the source's fps and
-frame count) and ``load_split(..., frames_dir=DIR)`` points records at them. Reading a clip opens only its
+frame count) and ``load_split(..., frames_dir=DIR)`` points records at them; ``data.decoder=frames`` looks in
+``<data.root>/rawframes`` unless ``+data.extra.frames_dir=DIR`` says otherwise. Reading a clip opens only its
 frames: no seeking, and decoding a small JPEG is cheaper than decoding a GOP, at the price of disk space.
 """
 
@@ -18,7 +19,9 @@ import numpy as np
 from vidzoo.data.decoding import VideoDecodeError, register_decoder
 from vidzoo.data.decoding._common import CachedMetadataDecoder, MetadataCache, StreamInfo, take_clamped, wanted_indices
 
-__all__ = ["FRAME_TEMPLATE", "META_FILE", "FramesDecoder"]
+__all__ = ["DEFAULT_FRAMES_DIR", "FRAME_TEMPLATE", "META_FILE", "FramesDecoder"]
+
+DEFAULT_FRAMES_DIR = "rawframes"  # where data.decoder=frames looks under data.root (prepare_dataset --frames rawframes)
 
 FRAME_TEMPLATE = "img_{:05d}.jpg"  # 1-based, as MMAction2's rawframes and TSN's extraction scripts name them
 META_FILE = "meta.json"
