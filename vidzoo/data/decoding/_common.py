@@ -110,11 +110,17 @@ def probe_video(path: str) -> StreamInfo:
     return StreamInfo(count, fps or float(avg or 0) or DEFAULT_FPS, header > 0, cfr)
 
 
+def is_truncated(header_frames: int, end: int, tolerance: int = TRUNCATION_TOLERANCE) -> bool:
+    """Whether a stream holding ``end`` frames falls short of the ``header_frames`` its header states by more
+    than a wrong header explains (``max(tolerance, 10%)``)."""
+    return header_frames - end > max(tolerance, header_frames // 10)
+
+
 def check_reached_end(path: str, info: StreamInfo, end: int, tolerance: int = TRUNCATION_TOLERANCE) -> None:
     """Raise the agreed "truncated" error when a stream holding ``end`` frames falls short of its header."""
     if end <= 0:
         raise VideoDecodeError(path, "no decodable video frames")
-    if info.from_header and info.frames - end > max(tolerance, info.frames // 10):
+    if info.from_header and is_truncated(info.frames, end, tolerance):
         raise VideoDecodeError(path, f"truncated: the header reports {info.frames} frames but the stream ends "
                                      f"after {end}")
 
