@@ -1,7 +1,8 @@
 """PyAV (FFmpeg) decoding backend, the default.
 
 Decodes only the frames a clip needs: it seeks to the keyframe before the first wanted frame (when that frame
-is far enough in) and stops after the last one. The RGB conversion runs on one thread, which on a 2-core
+is far enough in) and stops after the last one. Seeking goes by time, so a variable-frame-rate stream is decoded
+from the start and its frames counted (the shared semantics in ``_common``: frame ``i`` is the ``i``-th frame). The RGB conversion runs on one thread, which on a 2-core
 machine is ~1.6x faster than swscale's automatic threading (see ``shared/MEASURED.md``).
 """
 
@@ -102,7 +103,7 @@ class PyAVDecoder(CachedMetadataDecoder):
                 if i <= prev_i:  # repeated timestamp: keep the first frame shown for that index
                     continue
                 last_frame = frame
-                # indices the timestamps skipped (variable frame rate) take the next frame shown
+                # indices the timestamps skip (a dropped frame in a constant-rate stream) take the next frame shown
                 needed = [w for w in range(max(prev_i + 1, first), i + 1) if w in wanted_set]
                 prev_i = i
                 if needed:

@@ -44,8 +44,8 @@ class TorchCodecDecoder(CachedMetadataDecoder):
 
     Args:
         threads: FFmpeg decoding threads per decoder.
-        seek_mode: ``"approximate"`` (fast open) or ``"exact"`` (scans the file once at open; for
-            variable-frame-rate files).
+        seek_mode: ``"approximate"`` (fast open) or ``"exact"`` (scans the file once at open) for constant-rate
+            files; variable-frame-rate files always use ``"exact"``.
     """
 
     def __init__(self, threads: int = 1, seek_mode: str = "approximate") -> None:
