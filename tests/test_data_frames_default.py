@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from datasets_tree import make_ucf101_tree
 from training_helpers import run_train
 
+from vidzoo.data.builder import build_datasets
 from vidzoo.data.indexing import main as prepare_dataset
+from vidzoo.errors import ConfigValueError
 
 TINY = ["data=ucf101", "data.decoder=frames", "model=c3d", "data.num_frames=4", "data.stride=1", "data.resize=32",
         "data.crop_size=28", "data.batch_size=4", "data.num_workers=0", "trainer.epochs=1",
@@ -38,3 +41,11 @@ def test_frames_folder_missing_is_one_line_naming_key_and_command(tmp_path):
     assert f"vidzoo-prepare-dataset --source ucf101 --root {root} --frames rawframes" in lines[0]
     assert "+data.extra.frames_dir=" in lines[0]
     assert not (tmp_path / "run" / "report.json").exists()
+
+
+def test_an_explicit_frames_dir_that_is_missing_names_itself(tmp_path):
+    root = make_ucf101_tree(tmp_path / "ucf", num_frames=8)
+    with pytest.raises(ConfigValueError, match=r"frames128, which does not exist: .*--frames frames128'"):
+        build_datasets(source="ucf101", root=root, decoder="frames", frames_dir="frames128")
+    video_ds = build_datasets(source="ucf101", root=root, decoder="pyav").train  # other decoders: videos, no check
+    assert video_ds.records[0].path.endswith(".avi")
