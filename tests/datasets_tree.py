@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -49,19 +51,33 @@ def write_video(
     codec: str = "mpeg4",
     gop: int = 12,
     seed: int = 0,
+    pix_fmt: str = "yuv420p",
+    durations_ms: Sequence[int] | None = None,
 ) -> Path:
-    """Write a small video (``size`` = (H, W)) with PyAV; MPEG-4 part 2 in AVI like UCF101 by default."""
+    """Write a small video (``size`` = (H, W)) with PyAV; MPEG-4 part 2 in AVI like UCF101 by default.
+
+    ``pix_fmt="gray"`` writes a one-channel stream (with a codec that has it, e.g. ``ffv1``); ``durations_ms``
+    gives frame ``t`` that display time (a variable frame rate; needs a container with timestamps: mp4, mkv).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = size
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height = w, h
-        stream.pix_fmt = "yuv420p"
+        stream.pix_fmt = pix_fmt
         stream.gop_size = gop
         stream.codec_context.options = {"qscale": "2"} if codec == "mpeg4" else {}
+        if durations_ms is not None:
+            stream.codec_context.time_base = stream.time_base = Fraction(1, 1000)
+        pts = 0
         for t in range(num_frames):
-            frame = av.VideoFrame.from_ndarray(frame_pattern(t, h, w, seed), format="rgb24")
+            rgb = frame_pattern(t, h, w, seed)
+            frame = (av.VideoFrame.from_ndarray(rgb[..., 0].copy(), format="gray") if pix_fmt == "gray"
+                     else av.VideoFrame.from_ndarray(rgb, format="rgb24"))
+            if durations_ms is not None:
+                frame.pts, frame.time_base = pts, Fraction(1, 1000)
+                pts += int(durations_ms[t])
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from vidzoo.data.decoding import Decoder, VideoDecodeError, available_decoders, build_decoder, register_decoder
+from vidzoo.data.decoding._common import StreamInfo
 from vidzoo.data.synthetic import render_motion_video, write_corrupt_video, write_video
 
 
@@ -95,7 +96,7 @@ def test_header_overcount_is_corrected(long_video):
     dec = build_decoder("pyav")
     path = str(long_video)
     n, fps = dec.num_frames(path), dec.fps(path)
-    dec._meta[path] = (n + 2, fps, True)  # what a slightly wrong header would have said
+    dec._meta._meta[path] = StreamInfo(n + 2, fps, True, True)  # what a slightly wrong header would have said
     out = dec.decode(path, [n - 1, n, n + 1])
     np.testing.assert_array_equal(out, _reference(long_video)[[n - 1] * 3])
     assert dec.num_frames(path) == n
@@ -154,4 +155,4 @@ def test_decoder_pickles_without_cache(long_video):
     dec = build_decoder("pyav")
     dec.num_frames(str(long_video))
     clone = pickle.loads(pickle.dumps(dec))
-    assert clone._meta == {} and clone.num_frames(str(long_video)) == 60
+    assert clone._meta._meta == {} and clone.num_frames(str(long_video)) == 60

@@ -36,7 +36,7 @@ class DataConfig:
     crop_size: int = 56
     test_clips: int = 3  # uniformly spaced clips per test video
     test_crops: int = 1  # 1 (centre) or 3 (three-crop)
-    decoder: str = "pyav"
+    decoder: str = "pyav"  # pyav | opencv | decord | torchcodec | frames (JPEG folders under <root>/rawframes)
     modality: str = "rgb"  # rgb | flow | rgb+flow
     flow_root: str = ""
     flow_length: int = 10

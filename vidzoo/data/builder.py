@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 from vidzoo.data.annotations import VideoRecord, load_split
 from vidzoo.data.dataset import VideoDataset
 from vidzoo.data.decoding import build_decoder
+from vidzoo.data.decoding.frames import DEFAULT_FRAMES_DIR
 from vidzoo.errors import ConfigValueError
 from vidzoo.data.sampling import (
     ClipSampler,
@@ -81,6 +82,7 @@ def _load_records(
     synthetic_kwargs: dict | None,
     source_kwargs: dict[str, Any],
     skip_missing: bool,
+    decoder: str = "pyav",
 ) -> tuple[list[VideoRecord], list[str], list[tuple[str, str]] | None]:
     if source == "synthetic":
         from vidzoo.data.synthetic import FLIP_PAIRS, generate_synthetic_motions
@@ -91,14 +93,32 @@ def _load_records(
             raise ConfigValueError(f"the synthetic dataset has only split 1, got data.split={split}")
         # the dataset's own seed lives in synthetic_kwargs: a new training seed must not regenerate it
         root = generate_synthetic_motions(root or DEFAULT_SYNTHETIC_ROOT, **dict(synthetic_kwargs or {}))
-        records, classes = load_split("synthetic", root, split, subset, skip_missing=skip_missing)
+        frames = _frames_kwargs(source, root, decoder, {})
+        records, classes = load_split("synthetic", root, split, subset, skip_missing=skip_missing, **frames)
         return list(records), list(classes), [tuple(p) for p in FLIP_PAIRS]
     if source not in _SOURCES:
         raise ConfigValueError(f"unknown data.source {source!r}; choose one of {', '.join(_SOURCES)}")
     if root is None:
         raise ConfigValueError(f"data.source={source} needs data.root (the dataset directory)")
+    source_kwargs = _frames_kwargs(source, root, decoder, source_kwargs)
     records, classes = load_split(source, root, split, subset, skip_missing=skip_missing, **source_kwargs)
     return list(records), list(classes), None
+
+
+def _frames_kwargs(source: str, root: str | Path, decoder: str, source_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``data.decoder=frames`` reads the JPEG folders ``prepare_dataset --frames`` wrote: ``frames_dir`` defaults to
+    ``<root>/rawframes``, and a frames folder that is not there stops the build (no run of all-failed videos)."""
+    if decoder != "frames":
+        return source_kwargs
+    frames_dir = Path(source_kwargs.get("frames_dir") or DEFAULT_FRAMES_DIR).expanduser()
+    folder = frames_dir if frames_dir.is_absolute() else Path(root).expanduser() / frames_dir
+    if not folder.is_dir():
+        where = "" if source == "synthetic" else " or set +data.extra.frames_dir=DIR to the folder holding them"
+        raise ConfigValueError(
+            f"data.decoder=frames reads JPEG frame folders from {folder}, which does not exist: write them with "
+            f"'vidzoo-prepare-dataset --source {source} --root {root} --frames {frames_dir}'{where}"
+        )
+    return {**source_kwargs, "frames_dir": str(frames_dir)}
 
 
 def _reverse_pairs(source: str, modality: str) -> list[tuple[str, str]]:
@@ -173,7 +193,7 @@ def build_datasets(
     flip_pairs = None
     for subset in ("train", "test"):
         records, class_names, flip_pairs = _load_records(
-            source, root, split, subset, synthetic_kwargs, source_kwargs, skip_missing
+            source, root, split, subset, synthetic_kwargs, source_kwargs, skip_missing, decoder
         )
         if not records:
             raise ConfigValueError(f"the {subset} split of data.source={source} (root {root}) has no videos")

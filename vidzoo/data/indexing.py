@@ -33,6 +33,9 @@ import numpy as np
 from tqdm import tqdm
 
 from vidzoo.data.annotations import SOURCES, SplitFileError, frame_folder_for, load_split
+from vidzoo.data.decoding import VideoDecodeError
+from vidzoo.data.decoding._common import TRUNCATION_TOLERANCE, is_truncated
+from vidzoo.data.decoding._common import probe_video as probe_stream
 from vidzoo.data.decoding.frames import FRAME_TEMPLATE, META_FILE
 
 log = logging.getLogger(__name__)
@@ -54,7 +57,6 @@ __all__ = [
 CACHE_VERSION = 1
 DEFAULT_CACHE_NAME = "vidzoo_index.json"
 PROBLEM_STATUSES = ("missing", "empty", "zero_length", "unreadable", "truncated")
-TRUNCATION_TOLERANCE = 2  # frames a header may overcount before a file counts as truncated (or 10%)
 
 
 @dataclass
@@ -133,7 +135,7 @@ def probe_video(path: str) -> VideoInfo:
             info.duration = packets / info.fps
         elif stream.duration is not None and stream.time_base is not None:
             info.duration = float(stream.duration * stream.time_base)
-    if header and header - packets > max(TRUNCATION_TOLERANCE, header // 10):
+    if header and is_truncated(header, packets, TRUNCATION_TOLERANCE):
         info.status, info.reason = "truncated", f"the header reports {header} frames but the file holds {packets}"
     elif packets == 0:
         info.status, info.reason = "zero_length", "the video stream has no frames" + (f" ({error})" if error else "")
@@ -289,6 +291,10 @@ def extract_frames(video: str | Path, out_dir: str | Path, short_side: int = 0, 
     video, out_dir = str(video), Path(out_dir)
     if out_dir.is_dir():
         return json.loads((out_dir / META_FILE).read_text())["num_frames"] if (out_dir / META_FILE).is_file() else 0
+    try:  # the frame rate every decoder reports (a VFR file's average), and no folder for an audio-only file
+        fps = probe_stream(video).fps
+    except VideoDecodeError as err:
+        raise ValueError(f"cannot extract frames from {err}") from err
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stale_prefix = f".{out_dir.name}.tmp-"
     for name in os.listdir(out_dir.parent):  # leftovers of an interrupted run (listdir: names may hold [ ] ! *)
@@ -297,14 +303,12 @@ def extract_frames(video: str | Path, out_dir: str | Path, short_side: int = 0, 
     tmp = out_dir.parent / f"{stale_prefix}{os.getpid()}"
     tmp.mkdir()
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
-    n, fps, size = 0, 0.0, (0, 0)
+    n, size = 0, (0, 0)
     try:
         try:
             with av.open(video, metadata_errors="ignore") as container:
                 stream = container.streams.video[0]
                 stream.codec_context.thread_count = 1
-                rate = stream.average_rate or stream.guessed_rate
-                fps = float(rate) if rate else 0.0
                 for frame in container.decode(stream):
                     size = _short_side_size(frame.width, frame.height, short_side)
                     rgb = frame.reformat(format="rgb24", threads=1).to_ndarray()

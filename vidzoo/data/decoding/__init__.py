@@ -3,7 +3,8 @@
 ``build_decoder("pyav")`` returns an object with ``num_frames(path)``, ``fps(path)`` and
 ``decode(path, indices) -> np.ndarray`` (uint8 ``(T, H, W, 3)`` RGB; float32 ``(T, H, W, 2)`` for the flow
 backend). Backend modules are imported lazily, so an optional dependency (decord, torchcodec) is only needed
-when that backend is used. A backend registers itself with ``@register_decoder(name)``.
+when that backend is used. A backend registers itself with ``@register_decoder(name)``. What the video backends
+agree on (which files are valid, what frame ``i`` is, when a file is truncated) is defined once in ``_common``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """JPEG frame-folder backend ("rawframes"): one folder per video holding ``img_00001.jpg``, ``img_00002.jpg``, ...
 
 ``tools/prepare_dataset.py --frames DIR`` writes such folders (plus ``meta.json`` with the source's fps and
-frame count) and ``load_split(..., frames_dir=DIR)`` points records at them. Reading a clip opens only its
+frame count) and ``load_split(..., frames_dir=DIR)`` points records at them; ``data.decoder=frames`` looks in
+``<data.root>/rawframes`` unless ``+data.extra.frames_dir=DIR`` says otherwise. Reading a clip opens only its
 frames: no seeking, and decoding a small JPEG is cheaper than decoding a GOP, at the price of disk space.
 """
 
@@ -16,9 +17,11 @@ import cv2
 import numpy as np
 
 from vidzoo.data.decoding import VideoDecodeError, register_decoder
-from vidzoo.data.decoding._common import CachedMetadataDecoder, MetadataCache, wanted_indices
+from vidzoo.data.decoding._common import CachedMetadataDecoder, MetadataCache, StreamInfo, take_clamped, wanted_indices
 
-__all__ = ["FRAME_TEMPLATE", "META_FILE", "FramesDecoder"]
+__all__ = ["DEFAULT_FRAMES_DIR", "FRAME_TEMPLATE", "META_FILE", "FramesDecoder"]
+
+DEFAULT_FRAMES_DIR = "rawframes"  # where data.decoder=frames looks under data.root (prepare_dataset --frames rawframes)
 
 FRAME_TEMPLATE = "img_{:05d}.jpg"  # 1-based, as MMAction2's rawframes and TSN's extraction scripts name them
 META_FILE = "meta.json"
@@ -38,7 +41,7 @@ class FramesDecoder(CachedMetadataDecoder):
         self.default_fps = float(default_fps)
         self._meta = MetadataCache(self._probe)
 
-    def _probe(self, path: str) -> tuple[int, float]:
+    def _probe(self, path: str) -> StreamInfo:
         folder = Path(path)
         if folder.is_file():
             raise VideoDecodeError(path, "is a video file, not a frame folder: point records at extracted frames "
@@ -49,18 +52,18 @@ class FramesDecoder(CachedMetadataDecoder):
         if meta_file.is_file():
             try:
                 meta = json.loads(meta_file.read_text())
-                return int(meta["num_frames"]), float(meta.get("fps") or self.default_fps)
+                return StreamInfo(int(meta["num_frames"]), float(meta.get("fps") or self.default_fps), False, True)
             except (ValueError, KeyError, TypeError) as err:
                 raise VideoDecodeError(path, f"bad {META_FILE} ({err}); delete the folder and re-extract") from err
         prefix, suffix = self.template.split("{", 1)[0], self.template.rsplit("}", 1)[-1]
         count = sum(1 for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(suffix))
-        return count, self.default_fps
+        return StreamInfo(count, self.default_fps, False, True)
 
     def decode(self, path: str, indices: Sequence[int]) -> np.ndarray:
         """Frames at ``indices`` as uint8 ``(len(indices), H, W, 3)`` RGB; indices past the end get the last frame."""
         path = str(path)
         idx, wanted = wanted_indices(path, indices)
-        count = self._meta.get(path)[0]
+        count = self._meta.get(path).frames
         uniq = np.unique(np.minimum(wanted, count - 1))
         frames = []
         for i in uniq:
@@ -69,5 +72,4 @@ class FramesDecoder(CachedMetadataDecoder):
             if bgr is None:
                 raise VideoDecodeError(path, f"cannot read frame {os.path.basename(file)} (missing or corrupt JPEG)")
             frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-        pos = np.searchsorted(uniq, np.minimum(idx, count - 1))
-        return np.stack(frames)[pos]
+        return take_clamped(np.stack(frames), uniq, idx, count)

@@ -2,7 +2,9 @@
 
 Decodes only the frames a clip needs: ``grab()`` steps over near frames without colour conversion, and a jump of
 more than ``seek_threshold`` frames seeks (OpenCV seeks to the keyframe before the target and decodes forward,
-so the frame is exact). One decoding thread per capture, which suits DataLoader workers.
+so the frame is exact). OpenCV seeks by time, so a variable-frame-rate stream is read without seeking. Frame count
+and rate come from the shared probe (``_common``), not from ``CAP_PROP_FRAME_COUNT``, which is a duration x rate
+estimate for containers without a count. One decoding thread per capture, which suits DataLoader workers.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ import cv2
 import numpy as np
 
 from vidzoo.data.decoding import VideoDecodeError, register_decoder
-from vidzoo.data.decoding._common import CachedMetadataDecoder, MetadataCache, check_file, gather, wanted_indices
+from vidzoo.data.decoding._common import (
+    TRUNCATION_TOLERANCE,
+    CachedMetadataDecoder,
+    MetadataCache,
+    check_file,
+    gather,
+    wanted_indices,
+)
 
 __all__ = ["OpenCVDecoder"]
 
@@ -29,11 +38,12 @@ class OpenCVDecoder(CachedMetadataDecoder):
             the header's count is truncated (``VideoDecodeError``); smaller shortfalls are padded.
     """
 
-    def __init__(self, threads: int = 1, seek_threshold: int = 12, truncation_tolerance: int = 2) -> None:
+    def __init__(self, threads: int = 1, seek_threshold: int = 12,
+                 truncation_tolerance: int = TRUNCATION_TOLERANCE) -> None:
         self.threads = int(threads)
         self.seek_threshold = int(seek_threshold)
         self.truncation_tolerance = int(truncation_tolerance)
-        self._meta = MetadataCache(self._probe)
+        self._meta = MetadataCache()
 
     def _open(self, path: str) -> cv2.VideoCapture:
         check_file(path)
@@ -41,18 +51,6 @@ class OpenCVDecoder(CachedMetadataDecoder):
         if not cap.isOpened():
             raise VideoDecodeError(path, "OpenCV cannot open it (corrupt file or unsupported codec)")
         return cap
-
-    def _probe(self, path: str) -> tuple[int, float]:
-        cap = self._open(path)
-        try:
-            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-            fps = float(cap.get(cv2.CAP_PROP_FPS)) or 25.0
-            if count <= 0:  # no count in the header: count by grabbing
-                while cap.grab():
-                    count += 1
-            return count, fps
-        finally:
-            cap.release()
 
     def decode(self, path: str, indices: Sequence[int]) -> np.ndarray:
         """Frames at ``indices`` as uint8 ``(len(indices), H, W, 3)`` RGB.
@@ -62,17 +60,14 @@ class OpenCVDecoder(CachedMetadataDecoder):
         """
         path = str(path)
         idx, wanted = wanted_indices(path, indices)
-        count, fps = self._meta.get(path)
-        got, end = self._read(path, wanted, seek=True)
+        info = self._meta.get(path)
+        got, end = self._read(path, wanted, seek=info.cfr)
         if len(got) < len(wanted):  # the stream ended early: find its real end by reading sequentially
             if end is None:
                 got, end = self._read(path, wanted, seek=False)
             if end is not None:
-                if count - end > max(self.truncation_tolerance, count // 10):
-                    raise VideoDecodeError(path, f"truncated: the header reports {count} frames but the stream "
-                                                 f"ends after {end}")
-                self._meta.set(path, (max(end, 1), fps))
-                if not got and end > 0:
+                self._meta.reached_end(path, end, self.truncation_tolerance)
+                if not got:
                     got, _ = self._read(path, np.array([end - 1]), seek=False)
         return gather(path, idx, got)
 
