@@ -47,6 +47,7 @@ class DataBundle:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # listed by a split but missing on disk (data.skip_missing)
 
     @property
     def num_classes(self) -> int:
@@ -81,7 +82,7 @@ def _load_records(
     synthetic_kwargs: dict | None,
     source_kwargs: dict[str, Any],
     skip_missing: bool,
-) -> tuple[list[VideoRecord], list[str], list[tuple[str, str]] | None]:
+) -> tuple[list[VideoRecord], list[str], list[tuple[str, str]] | None, list[str]]:
     if source == "synthetic":
         from vidzoo.data.synthetic import FLIP_PAIRS, generate_synthetic_motions
 
@@ -91,14 +92,14 @@ def _load_records(
             raise ConfigValueError(f"the synthetic dataset has only split 1, got data.split={split}")
         # the dataset's own seed lives in synthetic_kwargs: a new training seed must not regenerate it
         root = generate_synthetic_motions(root or DEFAULT_SYNTHETIC_ROOT, **dict(synthetic_kwargs or {}))
-        records, classes = load_split("synthetic", root, split, subset, skip_missing=skip_missing)
-        return list(records), list(classes), [tuple(p) for p in FLIP_PAIRS]
+        found = load_split("synthetic", root, split, subset, skip_missing=skip_missing)
+        return list(found.records), list(found.classes), [tuple(p) for p in FLIP_PAIRS], list(found.missing)
     if source not in _SOURCES:
         raise ConfigValueError(f"unknown data.source {source!r}; choose one of {', '.join(_SOURCES)}")
     if root is None:
         raise ConfigValueError(f"data.source={source} needs data.root (the dataset directory)")
-    records, classes = load_split(source, root, split, subset, skip_missing=skip_missing, **source_kwargs)
-    return list(records), list(classes), None
+    found = load_split(source, root, split, subset, skip_missing=skip_missing, **source_kwargs)
+    return list(found.records), list(found.classes), None, list(found.missing)
 
 
 def _reverse_pairs(source: str, modality: str) -> list[tuple[str, str]]:
@@ -171,10 +172,12 @@ def build_datasets(
     datasets: dict[str, Dataset] = {}
     class_names: list[str] = []
     flip_pairs = None
+    skipped: list[str] = []
     for subset in ("train", "test"):
-        records, class_names, flip_pairs = _load_records(
+        records, class_names, flip_pairs, missing = _load_records(
             source, root, split, subset, synthetic_kwargs, source_kwargs, skip_missing
         )
+        skipped.extend(missing)
         if not records:
             raise ConfigValueError(f"the {subset} split of data.source={source} (root {root}) has no videos")
         train = subset == "train"
@@ -232,4 +235,5 @@ def build_datasets(
         mean=tuple(mean),
         std=tuple(std),
         preprocessing=preprocessing,
+        skipped=skipped,
     )

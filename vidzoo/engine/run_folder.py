@@ -1,0 +1,48 @@
+"""A run folder's life: created when training starts, locked for the whole run, cleared of what a kill left.
+
+The main process holds an exclusive lock on ``<output_dir>/.vidzoo.lock`` from the moment it creates (or
+reopens) the folder until the run ends, so a second run into the same ``trainer.output_dir`` stops at once with
+a one-line error naming the holder's pid instead of mixing its checkpoints and metrics into the first run's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from vidzoo.files import atomic_write_text, exclusive_lock, remove_leftovers, write_errors
+
+LOCK_FILE = ".vidzoo.lock"
+#: The end of every one-line error about writing into the run folder.
+OUTPUT_FIX = "free some space, make it writable or choose another trainer.output_dir"
+
+_CHECKPOINT_NAMES = re.compile(r"(?:epoch_\d+|last\.json|best\.json)")
+_RUN_NAMES = ("report.json", "metrics.jsonl")
+
+
+@contextlib.contextmanager
+def open_run_folder(out: Path, *, main: bool = True, files: Mapping[str, str] | None = None) -> Iterator[Path]:
+    """Create ``out`` (if needed) and hold its run lock while the block runs; yields ``out``.
+
+    On entry, temporaries that a killed run left (``checkpoints/.epoch_0003.old-<pid>``, ``.last.json.<random>``,
+    ``.report.json.tmp-...``; only these names of the library's own writers) are removed, and each of ``files``
+    (relative path -> text, e.g. the Hydra overrides of the command) is written unless it already exists.
+    Processes other than the main one (DDP ranks > 0) write nothing and take no lock.
+    """
+    out = Path(out)
+    if not main:
+        yield out
+        return
+    with write_errors(out, OUTPUT_FIX):
+        out.mkdir(parents=True, exist_ok=True)
+    busy = (f"trainer.output_dir={out} is in use by another run (pid {{pid}}, lock {{path}}); "
+            "wait for it to end or choose another trainer.output_dir")
+    with exclusive_lock(out / LOCK_FILE, wait=False, busy=busy):
+        remove_leftovers(out, lambda name: name in _RUN_NAMES)
+        remove_leftovers(out / "checkpoints", lambda name: _CHECKPOINT_NAMES.fullmatch(name) is not None)
+        for rel, text in (files or {}).items():
+            if not (out / rel).exists():
+                atomic_write_text(out / rel, text)
+        yield out
