@@ -138,6 +138,14 @@ def test_an_epoch_in_which_every_clip_fails_stops_the_run(root, tmp_path):
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
+def test_a_wrong_flow_root_stops_the_run(root, tmp_path):
+    argv = [a for a in args(root, tmp_path / "run", f"data.flow_root={tmp_path / 'nowhere'}", "data.num_frames=1")
+            if a not in ("model=c3d", "data.num_frames=8")]
+    message = r"epoch 1: no training video could be loaded \(16 failed, first: .*: no flow in "  # 2 steps x 8
+    with pytest.raises(EmptyResultsError, match=message):
+        build_trainer(compose_or_explain([*argv, "model=two_stream_temporal"])).fit()
+
+
 def test_a_training_set_smaller_than_one_batch_still_trains(root, tmp_path):
     trainer = build_trainer(compose_or_explain(args(root, tmp_path / "run", "data.batch_size=64")))
     assert len(trainer.train_loader.dataset) == 18 and len(trainer.train_loader) == 1
@@ -152,11 +160,16 @@ def test_a_run_that_fails_before_training_leaves_no_folder(root, tmp_path):
     assert os.listdir(tmp_path) == []  # neither the run folder nor Hydra's .hydra/ or cli.log
 
 
-def test_output_dir_that_is_a_file_or_read_only(root, tmp_path, monkeypatch):
+def test_output_dir_that_is_a_file_holds_other_files_or_is_read_only(root, tmp_path, monkeypatch):
     afile = tmp_path / "afile"
     afile.write_text("not a folder")
     err = one_line_error(run_tool("train.py", args(root, afile), tmp_path))
     assert f"trainer.output_dir={afile}: {afile} is a file" in err and afile.read_text() == "not a folder"
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "report.json").write_text("their report")
+    err = one_line_error(run_tool("train.py", args(root, theirs), tmp_path))
+    assert f"{theirs} already holds report.json" in err and (theirs / "report.json").read_text() == "their report"
     monkeypatch.setattr(os, "access", lambda path, mode: False)  # root ignores chmod: simulate a read-only folder
     with pytest.raises(OutputError, match=rf"{tmp_path} is not writable \(read-only\)"):
         build_trainer(compose_or_explain(args(root, tmp_path / "ro")))

@@ -12,12 +12,15 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from vidzoo.errors import OutputError
 from vidzoo.files import atomic_write_text, exclusive_lock, remove_leftovers, write_errors
 
 LOCK_FILE = ".vidzoo.lock"
 #: The end of every one-line error about writing into the run folder.
 OUTPUT_FIX = "free some space, make it writable or choose another trainer.output_dir"
 
+#: What a run writes into its folder besides ``.hydra/`` (written only when absent) and the lock.
+RUN_OUTPUTS = ("checkpoints", "metrics.jsonl", "report.json", "curves.png", "confusion.png", "tb")
 _CHECKPOINT_NAMES = re.compile(r"(?:epoch_\d+|last\.json|best\.json)")
 _RUN_NAMES = ("report.json", "metrics.jsonl")
 
@@ -46,3 +49,15 @@ def open_run_folder(out: Path, *, main: bool = True, files: Mapping[str, str] | 
             if not (out / rel).exists():
                 atomic_write_text(out / rel, text)
         yield out
+
+
+def check_fresh(out: Path) -> None:
+    """Raise :class:`OutputError` when a run that starts from scratch would overwrite something in ``out``: any of
+    :data:`RUN_OUTPUTS` that exists (an empty folder aside), e.g. someone's ``report.json``."""
+    out = Path(out)
+    found = [n for n in RUN_OUTPUTS if (out / n).exists() and not ((out / n).is_dir() and not any((out / n).iterdir()))]
+    if found:
+        raise OutputError(
+            f"trainer.output_dir={out} already holds {', '.join(found)} but no checkpoint to resume from, so they are "
+            "not overwritten; move them away or choose another trainer.output_dir"
+        )

@@ -28,7 +28,7 @@ from vidzoo.engine.distributed import DistInfo, all_reduce_mean
 from vidzoo.engine.evaluation import nothing_loaded, predict, report_from_predictions
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.plots import plot_confusion, plot_curves
-from vidzoo.engine.run_folder import OUTPUT_FIX, open_run_folder
+from vidzoo.engine.run_folder import OUTPUT_FIX, check_fresh, open_run_folder
 from vidzoo.engine.schedule import LRSchedule
 from vidzoo.errors import EmptyResultsError
 from vidzoo.files import atomic_write_json, atomic_write_text, write_errors
@@ -154,8 +154,10 @@ class Trainer:
                     f"{self.out} already holds a run; pass trainer.resume=true to continue it "
                     "or choose another trainer.output_dir"
                 )
+            check_fresh(self.out)
             return
         if not has_ckpt:
+            check_fresh(self.out)
             if self.dist.is_main:
                 print(f"[vidzoo] trainer.resume=true but {self.ckpt_dir} has no checkpoint yet: starting from scratch")
             return
