@@ -174,7 +174,9 @@ def _read_holder(fd: int) -> str:
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: str | Path, *, wait: bool = True, busy: str = "{path} is locked by process {pid}") -> Iterator[None]:
+def exclusive_lock(
+    path: str | Path, *, wait: bool = True, busy: str = "{path} is locked by process {pid}"
+) -> Iterator[None]:
     """Hold an exclusive ``fcntl.flock`` on ``path`` (created if absent, never truncated before it is held).
 
     The holder writes its pid into the file. With ``wait=False`` a lock held elsewhere raises
@@ -211,7 +213,9 @@ def check_output_dir(path: str | Path, key: str) -> None:
     if not probe.is_dir():
         raise OutputError(f"{key}={path}: {probe} is a file, not a folder; choose another {key}")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError(f"{key}={path}: {probe} is not writable (read-only); make it writable or choose another {key}")
+        raise OutputError(
+            f"{key}={path}: {probe} is not writable (read-only); make it writable or choose another {key}"
+        )
 
 
 def check_owned(folder: str | Path, mark: str, fix: str) -> None:

@@ -254,7 +254,8 @@ def generate_synthetic_motions(
     with exclusive_lock(root.parent / f".{root.name}.lock"):  # concurrent processes (DDP ranks) generate once
         if _read_manifest(root) == params:  # another process finished while we waited
             return root
-        check_owned(root, _MARK, "for your own videos set data.source (e.g. data=folder), else choose another data.root")
+        fix = "for your own videos set data.source (e.g. data=folder), else choose another data.root"
+        check_owned(root, _MARK, fix)
         remove_leftovers(root.parent, lambda name: name == root.name)  # of a generator that was killed
         tmp = make_temp_dir(root.parent, root.name)
         try:

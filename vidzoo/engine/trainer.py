@@ -5,6 +5,7 @@ plain settings, and writes everything a run produces into ``output_dir``::
 
     checkpoints/epoch_XXXX/, checkpoints/{last,best}.json
     metrics.jsonl, report.json, curves.png, confusion.png, tb/ (TensorBoard)
+    .hydra/{config,overrides}.yaml (the command, when given), .vidzoo.lock (held while the run lasts)
 """
 
 from __future__ import annotations
