@@ -18,7 +18,7 @@ from vidzoo.cli import _run_guarded, compose_or_explain
 from vidzoo.data.synthetic import generate_synthetic_motions, write_corrupt_video
 from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.experiment import build_trainer
-from vidzoo.engine.run_folder import open_run_folder
+from vidzoo.engine.run_folder import open_run_folder, write_records
 from vidzoo.errors import EmptyResultsError, OutputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -187,3 +187,12 @@ def test_disk_full_while_writing_a_checkpoint_is_one_line_naming_it(root, tmp_pa
     assert exit_info.value.code == 2 and len(err) == 1
     assert re.search(r"cannot write .*checkpoints/epoch_0001: no space left on the device", err[0])
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == []  # no half checkpoint
+
+
+def test_records_are_rewritten_by_a_fresh_run_and_kept_by_a_resumed_one(tmp_path):
+    record = tmp_path / ".hydra" / "overrides.yaml"
+    write_records(tmp_path, {".hydra/overrides.yaml": "- model=c3d\n"}, fresh=True)
+    write_records(tmp_path, {".hydra/overrides.yaml": "- trainer.resume=true\n"}, fresh=False)
+    assert record.read_text() == "- model=c3d\n"  # how the resumed run was started
+    write_records(tmp_path, {".hydra/overrides.yaml": "- model=r3d\n"}, fresh=True)
+    assert record.read_text() == "- model=r3d\n"

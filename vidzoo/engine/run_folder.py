@@ -26,13 +26,12 @@ _RUN_NAMES = ("report.json", "metrics.jsonl")
 
 
 @contextlib.contextmanager
-def open_run_folder(out: Path, *, main: bool = True, files: Mapping[str, str] | None = None) -> Iterator[Path]:
+def open_run_folder(out: Path, *, main: bool = True) -> Iterator[Path]:
     """Create ``out`` (if needed) and hold its run lock while the block runs; yields ``out``.
 
     On entry, temporaries that a killed run left (``checkpoints/.epoch_0003.old-<pid>``, ``.last.json.<random>``,
-    ``.report.json.tmp-...``; only these names of the library's own writers) are removed, and each of ``files``
-    (relative path -> text, e.g. the Hydra overrides of the command) is written unless it already exists.
-    Processes other than the main one (DDP ranks > 0) write nothing and take no lock.
+    ``.report.json.tmp-...``; only these names of the library's own writers) are removed. Processes other than
+    the main one (DDP ranks > 0) write nothing and take no lock.
     """
     out = Path(out)
     if not main:
@@ -45,10 +44,15 @@ def open_run_folder(out: Path, *, main: bool = True, files: Mapping[str, str] | 
     with exclusive_lock(out / LOCK_FILE, wait=False, busy=busy):
         remove_leftovers(out, lambda name: name in _RUN_NAMES)
         remove_leftovers(out / "checkpoints", lambda name: _CHECKPOINT_NAMES.fullmatch(name) is not None)
-        for rel, text in (files or {}).items():
-            if not (out / rel).exists():
-                atomic_write_text(out / rel, text)
         yield out
+
+
+def write_records(out: Path, files: Mapping[str, str], *, fresh: bool) -> None:
+    """Write ``files`` (relative path -> text, e.g. ``.hydra/overrides.yaml``) into ``out``: all of them for a run
+    that starts from scratch, only the absent ones for a resumed run (whose records tell how it was started)."""
+    for rel, text in files.items():
+        if fresh or not (Path(out) / rel).exists():
+            atomic_write_text(Path(out) / rel, text)
 
 
 def check_fresh(out: Path) -> None:

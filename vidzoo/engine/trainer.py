@@ -29,7 +29,7 @@ from vidzoo.engine.distributed import DistInfo, all_reduce_mean
 from vidzoo.engine.evaluation import nothing_loaded, predict, report_from_predictions
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.plots import plot_confusion, plot_curves
-from vidzoo.engine.run_folder import OUTPUT_FIX, check_fresh, open_run_folder
+from vidzoo.engine.run_folder import OUTPUT_FIX, check_fresh, open_run_folder, write_records
 from vidzoo.engine.schedule import LRSchedule
 from vidzoo.errors import EmptyResultsError
 from vidzoo.files import atomic_write_json, atomic_write_text, write_errors
@@ -304,11 +304,13 @@ class Trainer:
 
         The run folder is created here and locked until the run ends (see :mod:`vidzoo.engine.run_folder`).
         """
-        with open_run_folder(self.out, main=self.dist.is_main, files=self.run_files):
+        with open_run_folder(self.out, main=self.dist.is_main):
             return self._fit()
 
     def _fit(self) -> dict:
         self._maybe_resume()
+        if self.dist.is_main:
+            write_records(self.out, self.run_files, fresh=not self.state.history)
         t_start = time.perf_counter()
         last_val: dict | None = self.state.history[-1].get("val") if self.state.history else None
         while self.state.epoch < self.s.epochs:
