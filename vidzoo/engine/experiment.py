@@ -147,7 +147,8 @@ def _plain(cfg: Any) -> dict:
 def run_training(cfg: Any, run_files: dict[str, str] | None = None) -> dict:
     """Train as the config says and return the final report (``report.json``).
 
-    ``run_files`` (relative path -> text) are written into the run folder when the run starts, if absent.
+    ``run_files`` (relative path -> text, the command's ``.hydra/`` records) are written into the run folder once
+    it is locked: replaced by a run that starts from scratch, kept by a resumed one.
     """
     t = cfg.trainer
     device_type = "cuda" if (t.device.startswith("cuda") or (t.device == "auto" and torch.cuda.is_available())) else "cpu"
