@@ -83,6 +83,14 @@ def test_final_line_and_run_records(trained):
     assert report["skipped_videos"] == {"count": 0, "paths": []}
 
 
+def test_test_output_that_is_a_file_is_one_line(trained, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    err = one_line_error(run_tool("test.py", [f"checkpoint={trained[0]}", f"output={afile}", "progress=false"], tmp_path))
+    assert f"cannot write {afile}: a file is in the way; or choose another output=" in err
+    assert afile.read_text() == "not a folder"
+
+
 def test_a_second_run_into_a_locked_folder_stops_at_once_naming_the_holder(root, tmp_path):
     out = tmp_path / "run"
     with open_run_folder(out):  # the trainer's own lock, held here as a first run holds it
