@@ -7,6 +7,7 @@ import re
 import pytest
 
 from vidzoo.benchmarks.data import main, make_ucf_like_set
+from vidzoo.errors import OutputError
 
 
 @pytest.mark.slow
@@ -41,3 +42,12 @@ def test_generated_set_is_ucf_like_and_cached(tmp_path):
     mtime = paths[0].stat().st_mtime_ns
     assert make_ucf_like_set(tmp_path, num_videos=1, min_seconds=1.0, max_seconds=1.0) == paths
     assert paths[0].stat().st_mtime_ns == mtime  # reused, not rewritten
+
+
+def test_generated_set_never_writes_into_a_folder_it_did_not_mark(tmp_path):
+    (tmp_path / "manifest.json").write_text('{"mine": true}')
+    (tmp_path / "v_Bench_g01_c01.avi").write_bytes(b"my own video")
+    with pytest.raises(OutputError, match="did not write .no .vidzoo-bench-set.*--cache-dir"):
+        make_ucf_like_set(tmp_path, num_videos=1, min_seconds=0.2, max_seconds=0.2)
+    assert (tmp_path / "v_Bench_g01_c01.avi").read_bytes() == b"my own video"
+    assert (tmp_path / "manifest.json").read_text() == '{"mine": true}'

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from vidzoo.data.annotations import read_class_index, read_ucf_style_split
+from vidzoo.errors import OutputError
 from vidzoo.data.synthetic import (
     CLASSES,
     FLIP_PAIRS,
@@ -172,12 +173,50 @@ def test_unfinished_or_foreign_directory(tmp_path):
     root = tmp_path / "e"
     root.mkdir()
     (root / "notes.txt").write_text("somebody's data")
-    with pytest.raises(FileExistsError, match="no manifest.json"):
+    with pytest.raises(OutputError, match="did not write .no .vidzoo-synthetic.*data=folder"):
         generate_synthetic_motions(root, **TINY)
     assert (root / "notes.txt").exists()  # nothing deleted
     empty = tmp_path / "f"
     empty.mkdir()
     assert (generate_synthetic_motions(empty, **TINY) / "manifest.json").is_file()
+
+
+def test_a_users_folder_with_another_manifest_is_never_replaced(tmp_path):
+    """`data.root=/my/videos` without `data=folder`: the folder's own manifest.json must not make it "ours"."""
+    root = tmp_path / "my_videos"
+    (root / "videos" / "Jump").mkdir(parents=True)
+    (root / "videos" / "Jump" / "v_1.avi").write_bytes(b"precious")
+    (root / "manifest.json").write_text('{"generator": "vidzoo.synthetic_motions", "version": 0}')
+    with pytest.raises(OutputError, match="my_videos holds files vidzoo did not write"):
+        generate_synthetic_motions(root, **TINY)
+    assert (root / "videos" / "Jump" / "v_1.avi").read_bytes() == b"precious"
+    assert json.loads((root / "manifest.json").read_text())["version"] == 0
+    file_root = tmp_path / "a_file"
+    file_root.write_text("x")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        generate_synthetic_motions(file_root, **TINY)
+    assert file_root.read_text() == "x"
+
+
+def test_own_folder_is_regenerated_and_kill_leftovers_removed(tmp_path):
+    root = generate_synthetic_motions(tmp_path / "g", **TINY)
+    assert (root / ".vidzoo-synthetic").is_file()
+    assert root.stat().st_mode & 0o777 == 0o777 & ~_umask()  # not tempfile's private 0700
+    leftovers = [tmp_path / ".g.tmp-123-0badc0de", tmp_path / ".g.old-77", tmp_path / ".g.tmp-abcd_123"]
+    for d in leftovers:
+        (d / "videos").mkdir(parents=True)
+    unrelated = tmp_path / ".other.tmp-123-0badc0de"
+    unrelated.mkdir()
+    generate_synthetic_motions(root, **(TINY | {"seed": 5}))
+    assert json.loads((root / "manifest.json").read_text())["seed"] == 5
+    assert not any(d.exists() for d in leftovers) and unrelated.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".g.")) == [".g.lock"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_bad_parameters(tmp_path):

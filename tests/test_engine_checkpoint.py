@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from vidzoo.engine import checkpoint as ckpt
+from vidzoo.errors import OutputError
 
 
 def _model():
@@ -55,7 +56,6 @@ def test_interrupted_write_leaves_previous_checkpoint(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ckpt, "_fsync_dir", boom)
     monkeypatch.setattr(os, "rename", boom)
     with pytest.raises(KeyboardInterrupt):
         ckpt.save_checkpoint(target, _model().state_dict(), {"v": 2})
@@ -86,3 +86,20 @@ def test_other_architecture_gives_one_line_error(tmp_path):
         ckpt.load_state_into(other, ckpt.load_weights(target), str(target), "other")
     msg = str(err.value)
     assert "\n" not in msg and "other shape" in msg and str(target) in msg
+
+
+def test_save_refuses_a_folder_that_is_not_a_checkpoint_and_uses_normal_modes(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    with pytest.raises(OutputError, match="mine exists and is not a checkpoint"):
+        ckpt.save_checkpoint(mine, _model().state_dict(), {"v": 1})
+    assert (mine / "thesis.tex").read_text() == "years of work" and len(list(tmp_path.iterdir())) == 1
+    mask = os.umask(0o022)
+    try:
+        saved = ckpt.save_checkpoint(tmp_path / "epoch_0001", _model().state_dict(), {"v": 1})
+        ckpt.update_pointer(tmp_path, "last", saved)
+    finally:
+        os.umask(mask)
+    assert saved.stat().st_mode & 0o777 == 0o755  # not tempfile.mkdtemp's 0700
+    assert (tmp_path / "last.json").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600

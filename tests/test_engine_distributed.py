@@ -53,6 +53,7 @@ def test_torchrun_two_cpu_processes_trains(tmp_path):
     args = overrides(make_train_set(tmp_path), out, "trainer.epochs=12", "data.batch_size=8")
     res = run_train(args, timeout=400, prefix=launcher, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.count("[vidzoo] final:") == 1  # printed by rank 0 only
     hist = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(hist) == 12  # written once (rank 0), not twice
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]

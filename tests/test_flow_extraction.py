@@ -127,3 +127,22 @@ def test_benchmark_prints_markdown_table(capsys):
     assert "| algorithm |" in out
     for name in ("tvl1", "farneback", "dis (fast)", "dis (medium)"):
         assert f"| {name} |" in out
+
+
+def test_flow_from_another_tool_is_never_replaced(synthetic_root: Path, tmp_path: Path):
+    from vidzoo.flow.dataset import ensure_flow
+
+    vroot = synthetic_root / "videos"
+    video = ex.list_videos(vroot)[0]
+    theirs = storage.flow_dir_for(video, tmp_path / "flow", vroot)
+    theirs.mkdir(parents=True)
+    (theirs / "flow_x_00001.jpg").write_bytes(b"their own flow")
+    with pytest.raises(ex.FlowExtractionError, match="without meta.json .* not replaced"):
+        ex.extract_video(video, theirs, ex.ExtractionOptions(algorithm="farneback"))
+
+    class Record:
+        path = str(video)
+
+    ensure_flow([Record()], vroot, tmp_path / "flow", "farneback", dump_rgb=False)
+    assert [p.name for p in theirs.iterdir()] == ["flow_x_00001.jpg"]
+    assert (theirs / "flow_x_00001.jpg").read_bytes() == b"their own flow"

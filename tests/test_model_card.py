@@ -165,3 +165,25 @@ def test_record_refuses_another_models_run_or_an_unfinished_one(tmp_path):
         record_runs([f"c3d_small={tmp_path / 'nowhere'}"], path=tmp_path / "r.json")
     with pytest.raises(ValueError, match="NAME=RUN_DIR"):
         record_runs(["c3d_small"], path=tmp_path / "r.json")
+
+
+def test_train_one_keeps_earlier_runs(tmp_path, monkeypatch):
+    import subprocess
+
+    from vidzoo import model_card
+
+    earlier = tmp_path / "c3d_small"
+    earlier.mkdir()
+    (earlier / "report.json").write_text("an earlier run")
+    launched = []
+
+    def fake_run(cmd, **kwargs):  # stands in for tools/train.py: writes the report where it was told to
+        out = Path(next(a for a in cmd if a.startswith("trainer.output_dir=")).partition("=")[2])
+        launched.append(out)
+        _fake_run(out, "c3d_small")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(model_card.subprocess, "run", fake_run)
+    record = model_card.train_one("c3d_small", runs_dir=tmp_path)
+    assert record["video_top1"] == 0.9 and launched[0].parent == tmp_path and launched[0].name.startswith("c3d_small-")
+    assert (earlier / "report.json").read_text() == "an earlier run"

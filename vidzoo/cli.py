@@ -8,6 +8,7 @@ line naming the thing and the fix, and the process exits with status 2.
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -20,14 +21,14 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean "the input is wrong" (their messages name the thing and the fix)."""
     from vidzoo.data.decoding import VideoDecodeError
     from vidzoo.engine.checkpoint import CheckpointError
-    from vidzoo.errors import ConfigValueError
+    from vidzoo.errors import ConfigValueError, EmptyResultsError, OutputError
     from vidzoo.flow.storage import FlowStorageError
     from vidzoo.models._stream_backbones import BackboneWeightsError
     from vidzoo.models.registry import UnknownModelError
 
     # FileNotFoundError covers SplitFileError and MissingVideosError from vidzoo.data.annotations.
     return (FileNotFoundError, CheckpointError, ConfigValueError, UnknownModelError, VideoDecodeError,
-            FlowStorageError, BackboneWeightsError)
+            FlowStorageError, BackboneWeightsError, OutputError, EmptyResultsError)
 
 
 def _fail(prog: str, message: str) -> None:
@@ -119,12 +120,28 @@ def train_main() -> None:
     def _train(cfg) -> None:
         from vidzoo.engine.experiment import run_training
 
-        report = _run_guarded("vidzoo-train", lambda: run_training(cfg))
-        if report is not None and "video_top1" in report:
-            print(f"[vidzoo] final: video_top1 {report['video_top1']:.4f} clip_top1 {report['clip_top1']:.4f} "
-                  f"-> {Path(cfg.trainer.output_dir) / 'report.json'}")
+        report = _run_guarded("vidzoo-train", lambda: run_training(cfg, _hydra_record(cfg)))
+        if report is not None and "video_top1" in report and os.environ.get("RANK", "0") == "0":
+            print(final_line(report, Path(cfg.trainer.output_dir) / "report.json"))
 
     _train()
+
+
+def _hydra_record(cfg: Any) -> dict[str, str]:
+    """What Hydra saves as ``.hydra/{config,overrides}.yaml``, for the trainer to write once the run folder is its
+    own (Hydra itself writes nothing: ``hydra.output_subdir`` is null, see configs/config.yaml)."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    overrides = OmegaConf.create(list(HydraConfig.get().overrides.task))
+    return {".hydra/config.yaml": OmegaConf.to_yaml(cfg), ".hydra/overrides.yaml": OmegaConf.to_yaml(overrides)}
+
+
+def final_line(report: dict, path: Path) -> str:
+    """The run's last line: accuracy, how many videos failed to decode or were skipped, where the report is."""
+    counts = {k: report.get(f"{k}_videos", {}).get("count", 0) for k in ("failed", "skipped")}
+    return (f"[vidzoo] final: video_top1 {report['video_top1']:.4f} clip_top1 {report['clip_top1']:.4f} "
+            f"({counts['failed']} videos failed, {counts['skipped']} skipped) -> {path}")
 
 
 def test_main(argv: list[str] | None = None) -> dict:

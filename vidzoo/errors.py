@@ -3,3 +3,12 @@
 
 class ConfigValueError(ValueError):
     """A config value that passed the schema but cannot work; the message names the key and the fix."""
+
+
+class OutputError(RuntimeError):
+    """A file or folder the library must write cannot be written (a file in the way, read-only, disk full, in use
+    by another run, or not the library's to replace); the message names the path and the fix."""
+
+
+class EmptyResultsError(RuntimeError):
+    """Nothing could be scored or trained on (every video failed to load); the message says what to check."""

@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from vidzoo.files import atomic_write_json, atomic_write_text
 from vidzoo.models.registry import get_model_info, list_models
 
 REPO = Path(__file__).resolve().parents[1]
@@ -210,14 +210,15 @@ def recipe_overrides(name: str) -> list[str]:
 
 
 def train_one(name: str, runs_dir: Path = RUNS_DIR, extra: Sequence[str] = ()) -> dict[str, Any]:
-    """Train ``name`` with its CPU recipe through ``tools/train.py`` and return its result record."""
-    out = runs_dir / name
+    """Train ``name`` with its CPU recipe through ``tools/train.py`` and return its result record.
+
+    Each call trains into a new folder ``runs_dir/<name>-<date>_<time>``: earlier runs are kept, never replaced.
+    """
+    out = runs_dir / f"{name}-{_dt.datetime.now():%Y-%m-%d_%H-%M-%S}"
     args = [*recipe_overrides(name), "trainer.progress=false", "trainer.tensorboard=false", f"trainer.output_dir={out}",
             *extra]
     command = ["python", "tools/train.py", *args]
     run_dir = out if out.is_absolute() else REPO / out
-    if run_dir.exists():  # a previous card run of this model: the trainer refuses to overwrite it
-        shutil.rmtree(run_dir)
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), *args], cwd=REPO, capture_output=True,
                           text=True)
@@ -269,8 +270,7 @@ def _store(name: str, record: dict[str, Any], path: Path, log) -> dict[str, Any]
     results["dataset"] = ("synthetic motions (vidzoo default: 9 classes, 30 train + 10 test videos per class; a recipe "
                           "that sets data.synthetic.train_per_class trains on more videos, tested on the same 90)")
     results["metric"] = "video_top1 on the held-out test split (multi-clip average)"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n")
+    atomic_write_json(path, results, sort_keys=False)
     log(f"[model_card] {name}: video_top1 {record['video_top1']:.3f} ({record['epochs']} epochs, "
         f"{record['wall_seconds']:.0f} s)")
     return results
@@ -418,7 +418,7 @@ def write_card(path: Path = CARD_FILE, results_path: Path = RESULTS_FILE) -> str
     """Write ``MODEL_CARD.md`` for every registered model and return its text."""
     results = load_results(results_path)
     text = render_card(card_rows(results=results), results)
-    path.write_text(text)
+    atomic_write_text(path, text)
     return text
 
 

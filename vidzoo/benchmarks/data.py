@@ -40,6 +40,7 @@ from vidzoo.data.decoding import build_decoder
 from vidzoo.data.loader import build_loader
 from vidzoo.data.sampling import RandomClipSampler
 from vidzoo.data.transforms import train_transform
+from vidzoo.files import atomic_write_json, check_owned
 
 __all__ = ["Result", "build_parser", "format_table", "main", "make_ucf_like_set", "run"]
 
@@ -47,6 +48,7 @@ BACKENDS = ("pyav", "opencv", "decord", "torchcodec", "frames")
 WIDTH, HEIGHT, FPS, GOP = 320, 240, 25, 12
 NUM_FRAMES, STRIDE, RESIZE, CROP = 16, 2, 128, 112
 SET_VERSION = 1
+_MARK = ".vidzoo-bench-set"  # written into the folder of videos this module generates
 EPOCH_CLIPS = 100_000
 
 
@@ -107,7 +109,9 @@ def make_ucf_like_set(
     paths = [folder / f"v_Bench_g{i // 4 + 1:02d}_c{i % 4 + 1:02d}.avi" for i in range(num_videos)]
     if manifest.is_file() and json.loads(manifest.read_text()) == params and all(p.is_file() for p in paths):
         return paths
+    check_owned(folder, _MARK, "pass another --cache-dir")
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / _MARK).touch()
     rng = np.random.default_rng(seed)
     source = _source_frames()
     for i, path in enumerate(paths):
@@ -124,7 +128,7 @@ def make_ucf_like_set(
         tmp = path.with_name(f".{path.name}.tmp")
         _write_avi(tmp, frames)
         os.replace(tmp, path)
-    manifest.write_text(json.dumps(params))
+    atomic_write_json(manifest, params)
     return paths
 
 

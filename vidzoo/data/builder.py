@@ -48,6 +48,7 @@ class DataBundle:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # listed by a split but missing on disk (data.skip_missing)
 
     @property
     def num_classes(self) -> int:
@@ -83,7 +84,7 @@ def _load_records(
     source_kwargs: dict[str, Any],
     skip_missing: bool,
     decoder: str = "pyav",
-) -> tuple[list[VideoRecord], list[str], list[tuple[str, str]] | None]:
+) -> tuple[list[VideoRecord], list[str], list[tuple[str, str]] | None, list[str]]:
     if source == "synthetic":
         from vidzoo.data.synthetic import FLIP_PAIRS, generate_synthetic_motions
 
@@ -94,15 +95,15 @@ def _load_records(
         # the dataset's own seed lives in synthetic_kwargs: a new training seed must not regenerate it
         root = generate_synthetic_motions(root or DEFAULT_SYNTHETIC_ROOT, **dict(synthetic_kwargs or {}))
         frames = _frames_kwargs(source, root, decoder, {})
-        records, classes = load_split("synthetic", root, split, subset, skip_missing=skip_missing, **frames)
-        return list(records), list(classes), [tuple(p) for p in FLIP_PAIRS]
+        found = load_split("synthetic", root, split, subset, skip_missing=skip_missing, **frames)
+        return list(found.records), list(found.classes), [tuple(p) for p in FLIP_PAIRS], list(found.missing)
     if source not in _SOURCES:
         raise ConfigValueError(f"unknown data.source {source!r}; choose one of {', '.join(_SOURCES)}")
     if root is None:
         raise ConfigValueError(f"data.source={source} needs data.root (the dataset directory)")
     source_kwargs = _frames_kwargs(source, root, decoder, source_kwargs)
-    records, classes = load_split(source, root, split, subset, skip_missing=skip_missing, **source_kwargs)
-    return list(records), list(classes), None
+    found = load_split(source, root, split, subset, skip_missing=skip_missing, **source_kwargs)
+    return list(found.records), list(found.classes), None, list(found.missing)
 
 
 def _frames_kwargs(source: str, root: str | Path, decoder: str, source_kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -191,10 +192,12 @@ def build_datasets(
     datasets: dict[str, Dataset] = {}
     class_names: list[str] = []
     flip_pairs = None
+    skipped: list[str] = []
     for subset in ("train", "test"):
-        records, class_names, flip_pairs = _load_records(
+        records, class_names, flip_pairs, missing = _load_records(
             source, root, split, subset, synthetic_kwargs, source_kwargs, skip_missing, decoder
         )
+        skipped.extend(missing)
         if not records:
             raise ConfigValueError(f"the {subset} split of data.source={source} (root {root}) has no videos")
         train = subset == "train"
@@ -252,4 +255,5 @@ def build_datasets(
         mean=tuple(mean),
         std=tuple(std),
         preprocessing=preprocessing,
+        skipped=skipped,
     )

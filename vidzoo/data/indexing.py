@@ -37,6 +37,7 @@ from vidzoo.data.decoding import VideoDecodeError
 from vidzoo.data.decoding._common import TRUNCATION_TOLERANCE, is_truncated
 from vidzoo.data.decoding._common import probe_video as probe_stream
 from vidzoo.data.decoding.frames import FRAME_TEMPLATE, META_FILE
+from vidzoo.files import atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -190,13 +191,6 @@ def _load_cache(cache_file: Path) -> dict[str, dict]:
     return data.get("videos", {})
 
 
-def _write_json_atomic(path: Path, obj: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _pool_map(fn, items: Sequence, workers: int, desc: str, unit: str, progress: bool) -> Iterable:
     """Yield ``fn(item)`` for every item (unordered) from ``workers`` processes, behind a tqdm bar."""
     bar = tqdm(total=len(items), desc=desc, unit=unit, disable=not progress or not items, dynamic_ncols=True,
@@ -250,7 +244,7 @@ def index_videos(
         for v in report.videos:
             if v.status != "missing":
                 cache[_cache_key(v.path, base)] = {k: val for k, val in asdict(v).items() if k != "path"}
-        _write_json_atomic(cache_file, {"version": CACHE_VERSION, "videos": cache})
+        atomic_write_json(cache_file, {"version": CACHE_VERSION, "videos": cache}, indent=1)
         report.cache_file = str(cache_file)
     report.seconds = time.perf_counter() - t0
     return report

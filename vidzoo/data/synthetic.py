@@ -11,24 +11,24 @@ Videos are MPEG-4 Part 2 in AVI with a short GOP (cheap seeks), laid out like UC
     root/videos/<Class>/v_<Class>_gXX_cYY.avi
     root/splits/classInd.txt, trainlist01.txt, testlist01.txt
     root/manifest.json            (the generation parameters; a mismatch triggers regeneration)
+    root/.vidzoo-synthetic        (the generator's mark: only a folder that carries it is ever replaced)
 
 Test groups (``gXX``) are disjoint from train groups, as in UCF101.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+
+from vidzoo.files import check_owned, exclusive_lock, make_temp_dir, remove_leftovers, replace_dir
 
 __all__ = [
     "CLASSES",
@@ -73,6 +73,7 @@ _SPEED = (1.5, 2.5)  # translation, px per frame
 _OMEGA = (2.0, 3.5)  # rotation, degrees per frame
 _ZOOM = (0.02, 0.035)  # zoom, log-scale per frame
 _MANIFEST = "manifest.json"
+_MARK = ".vidzoo-synthetic"
 
 
 def _scene(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -214,23 +215,6 @@ def _read_manifest(root: Path) -> dict | None:
         return None
 
 
-@contextlib.contextmanager
-def _lock(root: Path) -> Iterator[None]:
-    """An exclusive file lock next to ``root`` so concurrent processes (DDP ranks) generate once."""
-    root.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: rely on the atomic rename alone
-        yield
-        return
-    with open(root.parent / f".{root.name}.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _split_plan(train_per_class: int, test_per_class: int) -> list[tuple[str, int, int]]:
     """(subset, group, clip) per video of one class; test groups come first and never hold train videos."""
     plan = []
@@ -255,8 +239,8 @@ def generate_synthetic_motions(
 
     ``size`` is ``(H, W)``. Deterministic given ``seed``. Generation goes to a temporary sibling directory that
     is renamed into place when complete, so an interrupted run never looks finished. An existing ``root``
-    generated with other parameters is replaced; a non-empty ``root`` that is not a synthetic dataset is an
-    error (nothing is deleted). Returns ``root``.
+    generated with other parameters is replaced only if it carries the generator's mark (``.vidzoo-synthetic``);
+    any other non-empty ``root`` is an :class:`OutputError` and nothing in it is touched. Returns ``root``.
     """
     root = Path(root).expanduser().resolve()
     if train_per_class < 1 or test_per_class < 1:
@@ -266,21 +250,17 @@ def generate_synthetic_motions(
     params = _params(seed, train_per_class, test_per_class, size, num_frames, fps)
     if _read_manifest(root) == params:
         return root
-    with _lock(root):
-        existing = _read_manifest(root)
-        if existing == params:  # another process finished while we waited
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(root.parent / f".{root.name}.lock"):  # concurrent processes (DDP ranks) generate once
+        if _read_manifest(root) == params:  # another process finished while we waited
             return root
-        if root.exists() and existing is None and any(root.iterdir()):
-            raise FileExistsError(
-                f"{root} exists, is not empty and has no {_MANIFEST}: refusing to overwrite it; "
-                "pass another root for the synthetic dataset or remove that directory"
-            )
-        tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+        fix = "for your own videos set data.source (e.g. data=folder), else choose another data.root"
+        check_owned(root, _MARK, fix)
+        remove_leftovers(root.parent, lambda name: name == root.name)  # of a generator that was killed
+        tmp = make_temp_dir(root.parent, root.name)
         try:
             _generate_into(tmp, params)
-            if root.exists():
-                shutil.rmtree(root)
-            os.replace(tmp, root)
+            replace_dir(tmp, root)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -304,6 +284,7 @@ def _generate_into(out: Path, params: dict) -> None:
     (splits / "classInd.txt").write_text("".join(f"{i + 1} {c}\n" for i, c in enumerate(CLASSES)))
     (splits / "trainlist01.txt").write_text("".join(f"{ln}\n" for ln in lines["train"]))
     (splits / "testlist01.txt").write_text("".join(f"{ln}\n" for ln in lines["test"]))
+    (out / _MARK).write_text(json.dumps({"generator": params["generator"]}) + "\n")
     (out / _MANIFEST).write_text(json.dumps(params, indent=2) + "\n")  # written last: marks completion
 
 

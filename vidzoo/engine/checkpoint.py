@@ -20,13 +20,15 @@ import json
 import os
 import random
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+
+from vidzoo.errors import OutputError
+from vidzoo.files import atomic_write_json, make_temp_dir, remove_leftovers, replace_dir
 
 MODEL_FILE = "model.safetensors"
 META_FILE = "meta.json"
@@ -39,24 +41,9 @@ class CheckpointError(RuntimeError):
     """A checkpoint is missing, incomplete or does not fit the model; the message says which and how to fix it."""
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON to ``path`` via a temporary file and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write JSON to ``path`` atomically (see :func:`vidzoo.files.atomic_write_json`)."""
+    atomic_write_json(path, obj)
 
 
 def _tensors_for_saving(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -123,10 +110,10 @@ def save_checkpoint(
 ) -> Path:
     """Atomically write a checkpoint directory (see module docstring) and return its path."""
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    for stale in directory.parent.glob(f".{directory.name}.tmp-*"):  # left by a killed process
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    if directory.exists() and not (directory / MODEL_FILE).is_file() and any(directory.iterdir()):
+        raise OutputError(f"{directory} exists and is not a checkpoint, so it is not replaced; save to another folder")
+    remove_leftovers(directory.parent, lambda name: name == directory.name)  # left by a killed process
+    tmp = make_temp_dir(directory.parent, directory.name)
     try:
         save_file(_tensors_for_saving(model_state), str(tmp / MODEL_FILE), metadata={"format": "pt"})
         with open(tmp / META_FILE, "w") as f:
@@ -143,13 +130,7 @@ def save_checkpoint(
         for child in tmp.iterdir():
             with open(child, "rb") as f:
                 os.fsync(f.fileno())
-        if directory.exists():
-            # Re-running an epoch after a resume: retire the old copy first.
-            trash = directory.parent / f".{directory.name}.old-{os.getpid()}"
-            os.rename(directory, trash)
-            shutil.rmtree(trash)
-        os.rename(tmp, directory)
-        _fsync_dir(directory.parent)
+        replace_dir(tmp, directory)  # an existing copy (an epoch re-run after a resume) is retired first
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

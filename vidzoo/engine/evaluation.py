@@ -13,6 +13,7 @@ from tqdm import tqdm
 from vidzoo.engine.distributed import DistInfo, all_gather_objects
 from vidzoo.engine.inputs import Inputs, flatten_views, has_views
 from vidzoo.engine.metrics import classification_report
+from vidzoo.errors import EmptyResultsError
 
 
 @torch.no_grad()
@@ -64,15 +65,25 @@ def predict(
     }
 
 
+def nothing_loaded(what: str, failed: list[str]) -> str:
+    """The one-line message for a pass in which no ``what`` video could be loaded (``failed`` lists them)."""
+    paths = sorted(set(failed))
+    first = f", first: {paths[0]}" if paths else ""
+    return (f"no {what} video could be loaded ({len(paths)} failed{first}); check data.root and data.flow_root "
+            "(they must hold the split's videos and their flow) and that the files decode")
+
+
 def report_from_predictions(pred: dict, class_names: list[str]) -> dict:
-    """Clip-level (each view alone) and video-level (views averaged) metrics."""
-    k = len(class_names)
-    if pred["scores"]:
-        video = np.stack([s.mean(axis=0) for s in pred["scores"]])
-        clip = np.concatenate(pred["scores"], axis=0)
-        clip_labels = np.concatenate([np.full(len(s), l) for s, l in zip(pred["scores"], pred["label"])])
-    else:
-        video, clip, clip_labels = np.zeros((0, k)), np.zeros((0, k)), np.zeros(0, dtype=np.int64)
+    """Clip-level (each view alone) and video-level (views averaged) metrics.
+
+    Raises :class:`EmptyResultsError` when no video was scored (all failed to load): an empty result is a failure,
+    not a report of NaN accuracies.
+    """
+    if not pred["scores"]:
+        raise EmptyResultsError(nothing_loaded("evaluation", pred["failed"]))
+    video = np.stack([s.mean(axis=0) for s in pred["scores"]])
+    clip = np.concatenate(pred["scores"], axis=0)
+    clip_labels = np.concatenate([np.full(len(s), l) for s, l in zip(pred["scores"], pred["label"])])
     report = classification_report(video, pred["label"], clip, clip_labels, class_names)
     report["failed_videos"] = {"count": len(pred["failed"]), "paths": pred["failed"]}
     return report

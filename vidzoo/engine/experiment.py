@@ -19,6 +19,7 @@ from torch.utils.data import Subset
 
 from vidzoo.config import SyntheticConfig
 from vidzoo.errors import ConfigValueError
+from vidzoo.files import check_output_dir
 from vidzoo.engine.distributed import DistInfo, cleanup, init_distributed
 from vidzoo.engine.schedule import LRSchedule
 from vidzoo.engine.trainer import Trainer, TrainSettings, resolve_precision
@@ -143,22 +144,32 @@ def _plain(cfg: Any) -> dict:
     return asdict(cfg)
 
 
-def run_training(cfg: Any) -> dict:
-    """Train as the config says and return the final report (``report.json``)."""
+def run_training(cfg: Any, run_files: dict[str, str] | None = None) -> dict:
+    """Train as the config says and return the final report (``report.json``).
+
+    ``run_files`` (relative path -> text, the command's ``.hydra/`` records) are written into the run folder once
+    it is locked: replaced by a run that starts from scratch, kept by a resumed one.
+    """
     t = cfg.trainer
     device_type = "cuda" if (t.device.startswith("cuda") or (t.device == "auto" and torch.cuda.is_available())) else "cpu"
     dist_info = init_distributed(device_type)
     try:
-        return build_trainer(cfg, dist_info).fit()
+        trainer = build_trainer(cfg, dist_info)
+        trainer.run_files = dict(run_files or {})
+        return trainer.fit()
     finally:
         cleanup(dist_info)
 
 
 def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
-    """Everything a run needs (data, model, optimizer, schedule), wired into a :class:`Trainer`."""
+    """Everything a run needs (data, model, optimizer, schedule), wired into a :class:`Trainer`.
+
+    Nothing is written into ``trainer.output_dir`` here: the trainer creates it when training starts.
+    """
     from vidzoo.data.loader import build_loader
 
     d, t = cfg.data, cfg.trainer
+    check_output_dir(t.output_dir, "trainer.output_dir")
     device = pick_device(t.device, dist_info)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = bool(t.cudnn_benchmark)
@@ -178,7 +189,9 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
     loader_kw = dict(batch_size=batch_size, num_workers=d.num_workers, pin_memory=d.pin_memory and device.type == "cuda",
                      persistent_workers=d.persistent_workers, prefetch_factor=d.prefetch_factor, seed=t.seed,
                      distributed=dist_info.enabled)
-    train_loader = build_loader(bundle.train, shuffle=True, drop_last=True, **loader_kw)
+    # Drop the last partial batch, unless it is the only one (a training set smaller than one batch).
+    per_rank = -(-len(bundle.train) // dist_info.world_size)
+    train_loader = build_loader(bundle.train, shuffle=True, drop_last=per_rank >= batch_size, **loader_kw)
     val_set = bundle.val
     if dist_info.enabled:  # each rank scores a disjoint shard; evaluation gathers them by video index
         val_set = Subset(val_set, range(dist_info.rank, len(val_set), dist_info.world_size))
@@ -209,5 +222,7 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
         tensorboard=t.tensorboard, max_steps_per_epoch=t.max_steps_per_epoch, stop_after_epoch=t.stop_after_epoch,
         mean=tuple(bundle.mean), std=tuple(bundle.std),
     )
-    return Trainer(model, optimizer, schedule, train_loader, val_loader, settings, meta,
-                   list(bundle.class_names), dist_info)
+    trainer = Trainer(model, optimizer, schedule, train_loader, val_loader, settings, meta,
+                      list(bundle.class_names), dist_info)
+    trainer.skipped_videos = list(bundle.skipped)
+    return trainer

@@ -13,6 +13,7 @@ from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.evaluation import predict, report_from_predictions
 from vidzoo.engine.experiment import datasets_from_config, pick_device
 from vidzoo.errors import ConfigValueError
+from vidzoo.files import write_errors
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.loading import load_model
 from vidzoo.engine.plots import plot_confusion
@@ -81,10 +82,11 @@ def evaluate_checkpoint(
     report.update({"checkpoint": str(ckpt_dir), "split": d.split, "test_clips": d.test_clips,
                    "test_crops": d.test_crops, "model": meta["model"]})
     out = Path(output) if output else ckpt_dir.parent.parent / f"test-split{d.split}"
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt.write_json_atomic(out / "test_report.json", report)
-    plot_confusion(torch.as_tensor(report["confusion_matrix"]).numpy(), class_names, out / "confusion.png",
-                   title=f"{meta['model']['name']} split {d.split}: video top-1 {report['video_top1']:.3f}")
+    with write_errors(out, "choose another output="):
+        out.mkdir(parents=True, exist_ok=True)
+        ckpt.write_json_atomic(out / "test_report.json", report)
+        plot_confusion(torch.as_tensor(report["confusion_matrix"]).numpy(), class_names, out / "confusion.png",
+                       title=f"{meta['model']['name']} split {d.split}: video top-1 {report['video_top1']:.3f}")
     print(f"[vidzoo] test: video_top1 {report['video_top1']:.4f} video_top5 {report['video_top5']:.4f} "
           f"clip_top1 {report['clip_top1']:.4f} ({report['num_videos']} videos, "
           f"{report['failed_videos']['count']} failed) -> {out / 'test_report.json'}")

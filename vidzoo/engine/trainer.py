@@ -5,6 +5,7 @@ plain settings, and writes everything a run produces into ``output_dir``::
 
     checkpoints/epoch_XXXX/, checkpoints/{last,best}.json
     metrics.jsonl, report.json, curves.png, confusion.png, tb/ (TensorBoard)
+    .hydra/{config,overrides}.yaml (the command, when given), .vidzoo.lock (held while the run lasts)
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ from tqdm import tqdm
 
 from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.distributed import DistInfo, all_reduce_mean
-from vidzoo.engine.evaluation import predict, report_from_predictions
+from vidzoo.engine.evaluation import nothing_loaded, predict, report_from_predictions
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.plots import plot_confusion, plot_curves
+from vidzoo.engine.run_folder import OUTPUT_FIX, check_fresh, open_run_folder, write_records
 from vidzoo.engine.schedule import LRSchedule
+from vidzoo.errors import EmptyResultsError
+from vidzoo.files import atomic_write_json, atomic_write_text, write_errors
 
 
 class TrainingInterrupted(RuntimeError):
@@ -95,6 +99,8 @@ class Trainer:
 
     ``meta`` is stored in every checkpoint (model name/kwargs, class names, preprocessing,
     config) so :func:`vidzoo.load_model` can rebuild the model without the training code.
+    ``run_files`` (relative path -> text) are written into a new run folder (the command's Hydra overrides);
+    ``skipped_videos`` (missing from disk, skipped with ``data.skip_missing``) are counted in the report.
     """
 
     def __init__(
@@ -137,6 +143,8 @@ class Trainer:
         self.ckpt_dir = self.out / "checkpoints"
         self.state = TrainState()
         self._tb = None
+        self.run_files: dict[str, str] = {}
+        self.skipped_videos: list[str] = []
 
     # ------------------------------------------------------------------ set-up
     def _maybe_resume(self) -> None:
@@ -147,8 +155,10 @@ class Trainer:
                     f"{self.out} already holds a run; pass trainer.resume=true to continue it "
                     "or choose another trainer.output_dir"
                 )
+            check_fresh(self.out)
             return
         if not has_ckpt:
+            check_fresh(self.out)
             if self.dist.is_main:
                 print(f"[vidzoo] trainer.resume=true but {self.ckpt_dir} has no checkpoint yet: starting from scratch")
             return
@@ -173,10 +183,7 @@ class Trainer:
         )
         if self.dist.is_main:
             # Epochs after the checkpoint are re-run: keep only the log lines the checkpoint vouches for.
-            lines = "".join(json.dumps(r) + "\n" for r in self.state.history)
-            tmp = self.out / ".metrics.jsonl.tmp"
-            tmp.write_text(lines)
-            tmp.replace(self.out / "metrics.jsonl")
+            atomic_write_text(self.out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in self.state.history))
             print(f"[vidzoo] resumed from {last} (epoch {self.state.epoch}, step {self.state.step})")
 
     @property
@@ -251,6 +258,8 @@ class Trainer:
             bar.set_postfix(loss=f"{loss_sum / max(seen, 1):.3f}", acc=f"{correct / max(seen, 1):.3f}", lr=f"{lr:.2e}")
         bar.close()
         elapsed = time.perf_counter() - t0
+        if all_reduce_mean(float(seen), self.dist) == 0:
+            raise EmptyResultsError(f"epoch {epoch + 1}: {nothing_loaded('training', failed)}")
         return {
             "train_loss": all_reduce_mean(loss_sum / max(seen, 1), self.dist),
             "train_top1": all_reduce_mean(correct / max(seen, 1), self.dist),
@@ -275,11 +284,12 @@ class Trainer:
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
         }
         target = self.ckpt_dir / f"epoch_{self.state.epoch:04d}"
-        ckpt.save_checkpoint(target, self.raw_model.state_dict(), meta, self.optimizer.state_dict(), train_state)
-        ckpt.update_pointer(self.ckpt_dir, "last", target)
-        if is_best:
-            ckpt.update_pointer(self.ckpt_dir, "best", target)
-        self._prune()
+        with write_errors(target, OUTPUT_FIX):
+            ckpt.save_checkpoint(target, self.raw_model.state_dict(), meta, self.optimizer.state_dict(), train_state)
+            ckpt.update_pointer(self.ckpt_dir, "last", target)
+            if is_best:
+                ckpt.update_pointer(self.ckpt_dir, "best", target)
+            self._prune()
 
     def _prune(self) -> None:
         best = json.loads((self.ckpt_dir / "best.json").read_text())["path"] if (self.ckpt_dir / "best.json").is_file() else None
@@ -290,9 +300,17 @@ class Trainer:
 
     # ------------------------------------------------------------------ main loop
     def fit(self) -> dict:
-        """Train to ``epochs`` (resuming if asked) and return the final report (also written to report.json)."""
-        self.out.mkdir(parents=True, exist_ok=True)
+        """Train to ``epochs`` (resuming if asked) and return the final report (also written to report.json).
+
+        The run folder is created here and locked until the run ends (see :mod:`vidzoo.engine.run_folder`).
+        """
+        with open_run_folder(self.out, main=self.dist.is_main):
+            return self._fit()
+
+    def _fit(self) -> dict:
         self._maybe_resume()
+        if self.dist.is_main:
+            write_records(self.out, self.run_files, fresh=not self.state.history)
         t_start = time.perf_counter()
         last_val: dict | None = self.state.history[-1].get("val") if self.state.history else None
         while self.state.epoch < self.s.epochs:
@@ -315,6 +333,12 @@ class Trainer:
             self._log(record)
             if self.s.stop_after_epoch and self.state.epoch == self.s.stop_after_epoch and not is_last:
                 raise TrainingInterrupted(f"stopped after epoch {self.state.epoch} (trainer.stop_after_epoch)")
+        # Resumed after the last epoch: the history holds only a summary of the last evaluation.
+        if last_val is None or "confusion_matrix" not in last_val:
+            if self.dist.is_main:
+                print(f"[vidzoo] {self.out} already finished epoch {self.state.epoch} of {self.s.epochs}: "
+                      "evaluating its last checkpoint again", flush=True)
+            last_val = self.evaluate()
         report = self._final_report(last_val, time.perf_counter() - t_start)
         if self._tb is not None:
             self._tb.close()
@@ -323,20 +347,21 @@ class Trainer:
     def _log(self, record: dict) -> None:
         if not self.dist.is_main:
             return
-        with open(self.out / "metrics.jsonl", "a") as f:
+        with write_errors(self.out / "metrics.jsonl", OUTPUT_FIX), open(self.out / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
         if self.tb is not None:
             for k in ("train_loss", "train_top1", "train_clips_per_s", "lr"):
                 self.tb.add_scalar(f"train/{k}", record[k], record["epoch"])
             for k, v in record.get("val", {}).items():
                 self.tb.add_scalar(f"val/{k}", v, record["epoch"])
-        plot_curves(self.state.history, self.out / "curves.png")
+        with write_errors(self.out / "curves.png", OUTPUT_FIX):
+            plot_curves(self.state.history, self.out / "curves.png")
         msg = f"[vidzoo] epoch {record['epoch']}: loss {record['train_loss']:.3f} train_top1 {record['train_top1']:.3f}"
         if "val" in record:
             msg += f" | val video_top1 {record['val']['video_top1']:.3f} clip_top1 {record['val']['clip_top1']:.3f}"
         print(msg + f" | {record['train_clips_per_s']:.1f} clips/s", flush=True)
 
-    def _final_report(self, val: dict | None, seconds: float) -> dict:
+    def _final_report(self, val: dict, seconds: float) -> dict:
         report: dict[str, Any] = {
             "model": self.meta["model"],
             "epochs": self.state.epoch,
@@ -346,13 +371,13 @@ class Trainer:
             "best_video_top1": self.state.best_metric if self.state.best_epoch > 0 else None,
             "train_seconds_this_process": seconds,
             "failed_videos": {"count": len(self.state.failed), "paths": self.state.failed},
+            "skipped_videos": {"count": len(self.skipped_videos), "paths": self.skipped_videos},
             "precision": self.precision,
         }
-        if val is not None:
-            report.update({k: v for k, v in val.items() if k != "failed_videos"})
+        report.update({k: v for k, v in val.items() if k != "failed_videos"})
         if self.dist.is_main:
-            ckpt.write_json_atomic(self.out / "report.json", report)
-            if val is not None:
+            atomic_write_json(self.out / "report.json", report)
+            with write_errors(self.out / "confusion.png", OUTPUT_FIX):
                 plot_confusion(torch.as_tensor(val["confusion_matrix"]).numpy(), self.class_names,
                                self.out / "confusion.png", title=f"video top-1 {val['video_top1']:.3f}")
         return report

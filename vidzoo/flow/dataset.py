@@ -29,10 +29,9 @@ extracted on first use with ``auto_extract`` (DIS by default; resumable, one pro
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -42,7 +41,8 @@ from vidzoo.data.decoding import VideoDecodeError, build_decoder
 from vidzoo.data.transforms import KINETICS_MEAN, KINETICS_STD, flip_map_from_pairs
 from vidzoo.flow import storage
 from vidzoo.flow import transforms as T
-from vidzoo.flow.extraction import ExtractionOptions, extract_dataset, is_finished
+from vidzoo.files import exclusive_lock
+from vidzoo.flow.extraction import ExtractionOptions, extract_dataset
 from vidzoo.flow.stacks import FlowFrameDecoder, FlowStackDecoder
 
 MODALITIES = ("flow", "rgb+flow", "rgb")
@@ -200,30 +200,17 @@ def default_flow_location(records: Sequence[Any]) -> tuple[Path, Path]:
     return video_root, video_root.parent / "flow"
 
 
-@contextlib.contextmanager
-def _extraction_lock(flow_root: Path) -> Iterator[None]:
-    """One extracting process at a time per flow root (DDP ranks, train and test builders)."""
-    flow_root.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: per-video atomic renames still keep finished videos whole
-        yield
-        return
-    with open(flow_root / ".extract.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def ensure_flow(records: Sequence[Any], video_root: Path, flow_root: Path, algorithm: str, dump_rgb: bool) -> None:
-    """Extract the flow of every record whose flow directory is not finished yet (prints a progress bar)."""
-    todo = [r.path for r in records if not is_finished(storage.flow_dir_for(r.path, flow_root, video_root))]
+    """Extract the flow of every record that has no flow directory yet (prints a progress bar).
+
+    A directory without ``meta.json`` was written by another tool: it is read as it is, never replaced.
+    """
+    todo = [r.path for r in records if not storage.flow_dir_for(r.path, flow_root, video_root).exists()]
     if not todo:
         return
     print(f"[vidzoo] extracting {algorithm} optical flow for {len(todo)} videos into {flow_root} (once)", flush=True)
-    with _extraction_lock(flow_root):
+    flow_root.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(flow_root / ".extract.lock"):  # one extracting process per flow root (DDP ranks)
         params = {"preset": "medium"} if algorithm == "dis" else {}
         options = ExtractionOptions(algorithm=algorithm, dump_rgb=dump_rgb, params=params)
         summary = extract_dataset(todo, video_root, flow_root, options, workers=0, progress=sys.stderr.isatty())

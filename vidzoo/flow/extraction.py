@@ -140,6 +140,11 @@ def extract_video(video_path: str | Path, out_dir: str | Path, options: Extracti
     out_dir = Path(out_dir)
     if is_finished(out_dir):
         return 0
+    if out_dir.exists():
+        raise FlowExtractionError(
+            f"{out_dir} exists without {storage.META_FILE} (flow from another tool?), so it is not replaced; "
+            "move it away to re-extract, or use it as it is"
+        )
     tmp = _partial_dir(out_dir)
     if tmp.exists():  # left over by an interrupted run
         shutil.rmtree(tmp)
@@ -163,8 +168,6 @@ def extract_video(video_path: str | Path, out_dir: str | Path, options: Extracti
             "num_pairs": pairs, "num_frames": pairs + 1, "height": height, "width": width, "fps": probe_fps(video_path)
         }
         storage.write_meta(tmp, meta)
-        if out_dir.exists():  # an unfinished directory (no meta.json) from some other tool
-            shutil.rmtree(out_dir)
         tmp.rename(out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
