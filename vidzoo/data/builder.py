@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 from vidzoo.data.annotations import VideoRecord, load_split
 from vidzoo.data.dataset import VideoDataset
 from vidzoo.data.decoding import build_decoder
+from vidzoo.data.split_checks import check_disjoint
 from vidzoo.errors import ConfigValueError
 from vidzoo.data.sampling import (
     ClipSampler,
@@ -47,6 +48,8 @@ class DataBundle:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    train_keys: list[str] = field(default_factory=list)  # one video key per training record (split_checks)
+    test_keys: list[str] = field(default_factory=list)
 
     @property
     def num_classes(self) -> int:
@@ -81,7 +84,8 @@ def _load_records(
     synthetic_kwargs: dict | None,
     source_kwargs: dict[str, Any],
     skip_missing: bool,
-) -> tuple[list[VideoRecord], list[str], list[tuple[str, str]] | None]:
+    allow_overlap: bool,
+) -> tuple[list[VideoRecord], list[str], list[tuple[str, str]] | None, list[str]]:
     if source == "synthetic":
         from vidzoo.data.synthetic import FLIP_PAIRS, generate_synthetic_motions
 
@@ -91,14 +95,15 @@ def _load_records(
             raise ConfigValueError(f"the synthetic dataset has only split 1, got data.split={split}")
         # the dataset's own seed lives in synthetic_kwargs: a new training seed must not regenerate it
         root = generate_synthetic_motions(root or DEFAULT_SYNTHETIC_ROOT, **dict(synthetic_kwargs or {}))
-        records, classes = load_split("synthetic", root, split, subset, skip_missing=skip_missing)
-        return list(records), list(classes), [tuple(p) for p in FLIP_PAIRS]
+        found = load_split("synthetic", root, split, subset, skip_missing=skip_missing, allow_overlap=allow_overlap)
+        return found.records, found.classes, [tuple(p) for p in FLIP_PAIRS], found.keys
     if source not in _SOURCES:
         raise ConfigValueError(f"unknown data.source {source!r}; choose one of {', '.join(_SOURCES)}")
     if root is None:
         raise ConfigValueError(f"data.source={source} needs data.root (the dataset directory)")
-    records, classes = load_split(source, root, split, subset, skip_missing=skip_missing, **source_kwargs)
-    return list(records), list(classes), None
+    found = load_split(source, root, split, subset, skip_missing=skip_missing, allow_overlap=allow_overlap,
+                       **source_kwargs)
+    return found.records, found.classes, None, found.keys
 
 
 def _reverse_pairs(source: str, modality: str) -> list[tuple[str, str]]:
@@ -139,6 +144,7 @@ def build_datasets(
     normalize: bool = True,
     synthetic_kwargs: dict | None = None,
     time_reversal: bool = False,
+    allow_overlap: bool = False,
     **source_kwargs: Any,
 ) -> DataBundle:
     """Build the train and val (test-split) datasets.
@@ -150,6 +156,7 @@ def build_datasets(
     ``normalize_batch``). Non-RGB modalities are built by ``vidzoo.flow.dataset.build_flow_dataset``.
     ``time_reversal`` plays half the training clips backwards and swaps their labels through the dataset's
     reverse pairs; only the synthetic motions declare such pairs (RGB clips only).
+    A video listed twice, or in both train and test, is refused unless ``allow_overlap`` (then a warning).
     """
     if modality not in _MODALITIES:
         raise ConfigValueError(f"unknown data.modality {modality!r}; choose one of {', '.join(_MODALITIES)}")
@@ -171,9 +178,10 @@ def build_datasets(
     datasets: dict[str, Dataset] = {}
     class_names: list[str] = []
     flip_pairs = None
+    keys: dict[str, list[str]] = {}
     for subset in ("train", "test"):
-        records, class_names, flip_pairs = _load_records(
-            source, root, split, subset, synthetic_kwargs, source_kwargs, skip_missing
+        records, class_names, flip_pairs, keys[subset] = _load_records(
+            source, root, split, subset, synthetic_kwargs, source_kwargs, skip_missing, allow_overlap
         )
         if not records:
             raise ConfigValueError(f"the {subset} split of data.source={source} (root {root}) has no videos")
@@ -224,6 +232,7 @@ def build_datasets(
         datasets[subset] = VideoDataset(
             records, clip_sampler, build_decoder(decoder), transform, class_names=class_names, seed=seed
         )
+    check_disjoint(keys["train"], keys["test"], f"data.source={source} split {split} (root {root})", allow_overlap)
     return DataBundle(
         train=datasets["train"],
         val=datasets["test"],
@@ -232,4 +241,6 @@ def build_datasets(
         mean=tuple(mean),
         std=tuple(std),
         preprocessing=preprocessing,
+        train_keys=keys["train"],
+        test_keys=keys["test"],
     )
