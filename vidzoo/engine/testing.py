@@ -48,12 +48,17 @@ def _run_folder(ckpt_dir: Path) -> Path:
 
 
 def _data_root(d: Any, data_overrides: list[str] | tuple[str, ...]) -> str | None:
-    """Where the evaluation data is: ``data.root`` as given on the command line, else the local synthetic cache
-    for the synthetic dataset (never the sender's folder: generating there could replace it), else the
-    stored root of a real dataset (only read)."""
+    """Where the evaluation data is: ``data.root`` as given on the command line or a real dataset's stored root
+    (only read); for the synthetic dataset the stored root only when it already holds that dataset, else the
+    local cache (generating into the sender's folder could replace what is there)."""
     if any(o.startswith("data.root=") for o in data_overrides) or d.source != "synthetic":
         return d.root
-    return default_data_root(d.source, synthetic_kwargs(d.synthetic))
+    from vidzoo.data.synthetic import is_generated
+
+    params = synthetic_kwargs(d.synthetic)
+    if d.root and is_generated(d.root, **params):
+        return d.root
+    return default_data_root(d.source, params)
 
 
 def evaluate_checkpoint(
