@@ -22,35 +22,15 @@ from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.experiment import build_trainer
 from vidzoo.errors import CheckpointError
 
-from datasets_tree import synthetic_kwargs
+from training_helpers import EPOCH, save_run, tiny_overrides
 
 REPO = Path(__file__).resolve().parents[1]
-EPOCH = "epoch_0001"
-
-
-def _overrides(root: Path, out: Path, *extra: str) -> list[str]:
-    s = synthetic_kwargs(root)
-    return [f"data.root={root}", f"data.synthetic.seed={s['seed']}", f"data.synthetic.train_per_class={s['train_per_class']}",
-            f"data.synthetic.test_per_class={s['test_per_class']}", f"data.synthetic.size=[{s['size'][0]},{s['size'][1]}]",
-            f"data.synthetic.num_frames={s['num_frames']}", "data.num_frames=8", "data.resize=40", "data.crop_size=32",
-            "data.test_clips=1", "data.batch_size=6", "data.num_workers=0", "model=c3d", "trainer.epochs=2",
-            "trainer.tensorboard=false", "trainer.progress=false", f"trainer.output_dir={out}", *extra]
-
-
-def save_run(trainer, out: Path) -> Path:
-    """Write ``trainer``'s untrained model as checkpoint ``epoch_0001`` of the run folder ``out`` (as fit() does)."""
-    state = {"epoch": 1, "step": 1, "best_metric": 0.0, "best_epoch": 1, "history": [], "failed": [], "scaler": None}
-    target = ckpt.save_checkpoint(out / "checkpoints" / EPOCH, trainer.raw_model.state_dict(),
-                                  {**trainer.meta, "epoch": 1, "metrics": {}}, trainer.optimizer.state_dict(), state)
-    for name in ("last", "best"):
-        ckpt.update_pointer(out / "checkpoints", name, target)
-    return target
 
 
 @pytest.fixture(scope="module")
 def good_run(synthetic_root, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("good") / "run"
-    save_run(build_trainer(compose_or_explain(_overrides(synthetic_root, out))), out)
+    save_run(build_trainer(compose_or_explain(tiny_overrides(synthetic_root, out))), out)
     return out
 
 
@@ -197,7 +177,7 @@ def test_nan_weight_is_refused(run):
 def test_file_paths_among_model_kwargs_are_never_opened(synthetic_root, tmp_path, opened):
     """A cnn_lstm's encoder_weights names a file to pre-train from; loading its checkpoint must not read it."""
     out = tmp_path / "lstm"
-    trainer = build_trainer(compose_or_explain(_overrides(synthetic_root, out, "model=cnn_lstm", "data.seq_clips=2",
+    trainer = build_trainer(compose_or_explain(tiny_overrides(synthetic_root, out, "model=cnn_lstm", "data.seq_clips=2",
                                                           "data.num_frames=4")))
     trainer.meta["model"]["kwargs"].update(encoder_weights=str(tmp_path / "elsewhere.safetensors"), freeze_encoder=True)
     save_run(trainer, out)
@@ -233,7 +213,7 @@ def test_evaluation_never_writes_through_a_planted_symlink(run, outside, capsys)
 
 def test_resume_refuses_a_run_folder_with_planted_links(synthetic_root, run, outside):
     (run / "metrics.jsonl").symlink_to(outside / "secret.txt")
-    trainer = build_trainer(compose_or_explain(_overrides(synthetic_root, run, "trainer.resume=true")))
+    trainer = build_trainer(compose_or_explain(tiny_overrides(synthetic_root, run, "trainer.resume=true")))
     with pytest.raises(CheckpointError, match="metrics.jsonl is a symbolic link"):
         trainer.fit()
     assert (outside / "secret.txt").read_text() == "do not touch\n"
@@ -241,7 +221,7 @@ def test_resume_refuses_a_run_folder_with_planted_links(synthetic_root, run, out
 
 def test_resume_refuses_a_train_state_without_its_fields(synthetic_root, run):
     _edit_json(run / "checkpoints" / EPOCH / ckpt.STATE_JSON, lambda s: s.pop("epoch"))
-    trainer = build_trainer(compose_or_explain(_overrides(synthetic_root, run, "trainer.resume=true")))
+    trainer = build_trainer(compose_or_explain(tiny_overrides(synthetic_root, run, "trainer.resume=true")))
     with pytest.raises(CheckpointError, match=r"train_state.json: field 'epoch' is missing"):
         trainer.fit()
 
