@@ -232,3 +232,13 @@ def test_tools_test_prints_one_line_and_exits_2_for_a_forged_checkpoint(run):
                          capture_output=True, text=True, cwd=REPO, timeout=300)
     lines = res.stderr.strip().splitlines()
     assert res.returncode == 2 and len(lines) == 1 and "'format_version'" in lines[0] and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["progress=false"], "checkpoint=PATH is required"),
+    (["checkpoint=RUN", "foo=1"], "unknown argument 'foo'"),
+    (["checkpoint=RUN", "which=../../outside/x"], "which='../../outside/x': choose best or last"),
+])
+def test_vidzoo_test_argument_mistakes_are_one_line_with_exit_2(run, capsys, args, fragment):
+    err = _cli_error(capsys, *(a.replace("RUN", str(run)) for a in args))
+    assert err.startswith("vidzoo-test: error: ") and fragment in err

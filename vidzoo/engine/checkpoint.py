@@ -30,7 +30,7 @@ from safetensors.torch import load_file, save_file
 
 from vidzoo.engine.ckpt_files import checkpoint_file, follow_pointer, read_json_object
 from vidzoo.engine.ckpt_meta import FORMAT_VERSION, check_finite, check_format, check_train_state, state_problems
-from vidzoo.errors import CheckpointError  # noqa: F401 - raised by callers as ckpt.CheckpointError
+from vidzoo.errors import CheckpointError, ConfigValueError  # CheckpointError: raised by callers as ckpt.CheckpointError
 
 MODEL_FILE = "model.safetensors"
 META_FILE = "meta.json"
@@ -161,6 +161,8 @@ def resolve_checkpoint(path: str | Path, which: str = "best") -> Path:
     For a run directory (or its ``checkpoints/`` folder) ``which`` picks ``best`` or ``last``,
     falling back to the other when one is absent. A pointer that leads outside its folder is refused.
     """
+    if which not in ("best", "last"):
+        raise ConfigValueError(f"which={which!r}: choose best or last")
     p = Path(path).expanduser()
     if p.is_file() and p.name == MODEL_FILE:
         p = p.parent

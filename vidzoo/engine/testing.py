@@ -30,15 +30,15 @@ def parse_test_args(argv: list[str]) -> dict[str, Any]:
     for a in argv:
         key, eq, value = a.partition("=")
         if not eq:
-            raise SystemExit(f"vidzoo-test: error: expected key=value, got {a!r} (e.g. checkpoint=runs/my-run)")
+            raise ConfigValueError(f"expected key=value, got {a!r} (e.g. checkpoint=runs/my-run)")
         if key.startswith("data."):
             args["data_overrides"].append(a)
         elif key in _TOP_LEVEL:
             args[key] = value
         else:
-            raise SystemExit(f"vidzoo-test: error: unknown argument {key!r}; use one of {sorted(_TOP_LEVEL)} or data.*")
+            raise ConfigValueError(f"unknown argument {key!r}; use one of {sorted(_TOP_LEVEL)} or data.*")
     if "checkpoint" not in args:
-        raise SystemExit("vidzoo-test: error: checkpoint=PATH is required (a run directory or checkpoint directory)")
+        raise ConfigValueError("checkpoint=PATH is required (a run directory or checkpoint directory)")
     return args
 
 
