@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vidzoo.data.split_checks import check_duplicates, inside, video_key
+from vidzoo.data.split_checks import SplitFileError, check_duplicates, inside, video_key
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,6 @@ class VideoRecord:
     label: int
     start: float | None = None
     end: float | None = None
-
-
-class SplitFileError(FileNotFoundError):
-    """A split/annotation file is missing or malformed; the message names the file and the fix."""
 
 
 class MissingVideosError(FileNotFoundError):

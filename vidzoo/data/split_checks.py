@@ -5,7 +5,8 @@ A video is identified by its *key*: its path relative to the video folder, lower
 extension (so a frame folder and its video agree, and so do copies of UCF101 that renamed file-name case).
 Checkpoints store the SHA-256 of each training key (:func:`key_digests`), never the paths themselves.
 Duplicates and overlaps raise :class:`SplitLeakError` unless ``allow`` (``data.allow_overlap=true``)
-downgrades them to a warning.
+downgrades them to a warning; a path leaving the folder raises :class:`SplitFileError` (the split-file error
+that ``vidzoo.data.annotations`` raises for every malformed line).
 """
 
 from __future__ import annotations
@@ -28,15 +29,17 @@ _ALLOW = "or set data.allow_overlap=true to go on with a warning"
 KEY_DESCRIPTION = "sha256 of each training video's path relative to the video folder, lower case, extension dropped"
 
 
+class SplitFileError(FileNotFoundError):
+    """A split/annotation file is missing or malformed; the message names the file and the fix."""
+
+
 class SplitLeakError(ConfigValueError):
     """A split lists a video twice, in both train and test, or a test video the checkpoint was trained on."""
 
 
 def inside(folder: str | Path, listed: str, where: str) -> Path:
     """``folder / listed`` when it stays inside ``folder`` (lexically: symlinked datasets keep working),
-    else a :class:`SplitFileError`-like one-line error naming the line."""
-    from vidzoo.data.annotations import SplitFileError  # annotations imports this module
-
+    else a :class:`SplitFileError` naming the line."""
     base = os.path.normpath(os.path.abspath(folder))
     full = os.path.normpath(os.path.join(base, listed))
     if full != base and not full.startswith(base.rstrip(os.sep) + os.sep):
