@@ -216,6 +216,9 @@ def test_resume_refuses_a_run_folder_with_planted_links(synthetic_root, run, out
     trainer = build_trainer(compose_or_explain(tiny_overrides(synthetic_root, run, "trainer.resume=true")))
     with pytest.raises(CheckpointError, match="metrics.jsonl is a symbolic link"):
         trainer.fit()
+    shutil.rmtree(run / "checkpoints")  # nothing to resume from: the run would start from scratch in that folder
+    with pytest.raises(CheckpointError, match="metrics.jsonl is a symbolic link"):
+        trainer.fit()
     assert (outside / "secret.txt").read_text() == "do not touch\n"
 
 

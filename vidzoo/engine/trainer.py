@@ -150,11 +150,11 @@ class Trainer:
                     "or choose another trainer.output_dir"
                 )
             return
+        refuse_symlinks(self.out)  # a run folder to continue may come from elsewhere
         if not has_ckpt:
             if self.dist.is_main:
                 print(f"[vidzoo] trainer.resume=true but {self.ckpt_dir} has no checkpoint yet: starting from scratch")
             return
-        refuse_symlinks(self.out)
         last = ckpt.resolve_checkpoint(self.ckpt_dir, "last")
         saved_meta = ckpt.read_meta(last)
         check_model_spec(saved_meta, last / ckpt.META_FILE)
