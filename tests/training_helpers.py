@@ -9,6 +9,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 #: Small enough to train in seconds, large enough to learn: 9 classes x (12 train + 2 test) videos at the
 #: default frame size (the synthetic motions are tuned for 64x80 frames and 56 px crops).
+#: The checkpoint folder :func:`save_run` writes.
+EPOCH = "epoch_0001"
 TRAIN_SET = dict(seed=3, train_per_class=12, test_per_class=2, size=(64, 80), num_frames=24)
 
 
@@ -30,7 +32,31 @@ def overrides(root: Path, out: Path, *extra: str) -> list[str]:
     ]
 
 
+def tiny_overrides(root: Path, out: Path, *extra: str) -> list[str]:
+    """Overrides that build (not train) c3d_small on the tiny conftest synthetic set under ``root``."""
+    from datasets_tree import synthetic_kwargs
+
+    s = synthetic_kwargs(root)
+    return [f"data.root={root}", *(f"data.synthetic.{k}={v}" for k, v in s.items() if k != "size"),
+            f"data.synthetic.size=[{s['size'][0]},{s['size'][1]}]", "data.num_frames=8", "data.resize=40",
+            "data.crop_size=32", "data.test_clips=1", "data.batch_size=6", "data.num_workers=0", "model=c3d",
+            "trainer.epochs=2", "trainer.tensorboard=false", "trainer.progress=false", f"trainer.output_dir={out}", *extra]
+
+
 def run_train(args: list[str], timeout: float = 300, prefix: list[str] | None = None, env=None) -> subprocess.CompletedProcess:
     """Run ``tools/train.py`` (optionally under a launcher ``prefix`` such as torchrun) and capture its output."""
     cmd = [*(prefix or [sys.executable]), str(REPO / "tools" / "train.py"), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
+
+
+def save_run(trainer, out: Path) -> Path:
+    """Write ``trainer``'s (untrained) model as checkpoint ``epoch_0001`` of the run folder ``out``, with
+    ``last``/``best`` pointers, as ``fit()`` would after one epoch."""
+    from vidzoo.engine import checkpoint as ckpt
+
+    state = {"epoch": 1, "step": 1, "best_metric": 0.0, "best_epoch": 1, "history": [], "failed": [], "scaler": None}
+    target = ckpt.save_checkpoint(out / "checkpoints" / EPOCH, trainer.raw_model.state_dict(),
+                                  {**trainer.meta, "epoch": 1, "metrics": {}}, trainer.optimizer.state_dict(), state)
+    for name in ("last", "best"):
+        ckpt.update_pointer(out / "checkpoints", name, target)
+    return target

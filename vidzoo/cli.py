@@ -148,8 +148,8 @@ def test_main(argv: list[str] | None = None) -> dict:
     """``vidzoo-test checkpoint=PATH [data.split=2 data.test_clips=10 ...]``: evaluate on the held-out split."""
     from vidzoo.engine.testing import evaluate_checkpoint, parse_test_args
 
-    args = parse_test_args(sys.argv[1:] if argv is None else argv)
-    return _run_guarded("vidzoo-test", lambda: evaluate_checkpoint(**args))
+    args = sys.argv[1:] if argv is None else argv
+    return _run_guarded("vidzoo-test", lambda: evaluate_checkpoint(**parse_test_args(args)))
 
 
 def extract_flow_main() -> None:

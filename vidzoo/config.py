@@ -50,6 +50,7 @@ class DataConfig:
     prefetch_factor: int = 2
     normalize_on_device: bool = False  # ship uint8 clips, normalise after the copy
     time_reversal: bool = False  # play half the training clips backwards, swapping direction labels (synthetic only)
+    allow_overlap: bool = False  # a video listed twice, in train and test, or in a checkpoint's training set: warn
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     extra: dict[str, Any] = field(default_factory=dict)  # source-specific kwargs (add with +data.extra.key=...)
 

@@ -12,3 +12,7 @@ class OutputError(RuntimeError):
 
 class EmptyResultsError(RuntimeError):
     """Nothing could be scored or trained on (every video failed to load); the message says what to check."""
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, incomplete, unsafe or does not fit the model; the message says which and how to fix it."""

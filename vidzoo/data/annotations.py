@@ -31,6 +31,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vidzoo.data.split_checks import SplitFileError, check_duplicates, inside, video_key
+
 log = logging.getLogger(__name__)
 
 SOURCES = ("ucf101", "hmdb51", "folder", "csv", "synthetic")
@@ -56,10 +58,6 @@ class VideoRecord:
     end: float | None = None
 
 
-class SplitFileError(FileNotFoundError):
-    """A split/annotation file is missing or malformed; the message names the file and the fix."""
-
-
 class MissingVideosError(FileNotFoundError):
     """Videos listed by a split are not on disk; the message lists them and names ``data.skip_missing``."""
 
@@ -78,13 +76,15 @@ class SplitResult:
     """What :func:`load_split` found: unpacks as ``records, classes = load_split(...)``.
 
     ``missing`` lists the videos that were listed but not on disk (only non-empty with ``skip_missing``);
-    ``video_root`` is the folder the records' relative paths hang from (where frame folders mirror them).
+    ``video_root`` is the folder the records' relative paths hang from (where frame folders mirror them);
+    ``keys`` identify each record's video (``vidzoo.data.split_checks.video_key``), one per record.
     """
 
     records: list[VideoRecord]
     classes: list[str]
     missing: list[str] = field(default_factory=list)
     video_root: str = ""
+    keys: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator:
         return iter((self.records, self.classes))
@@ -96,7 +96,7 @@ class SplitResult:
 def _read_lines(path: Path) -> list[str]:
     if not path.is_file():
         raise SplitFileError(
-            f"split file not found: {path} (check data.root / data.split_dir, or regenerate the dataset)"
+            f"split file not found: {path} (check data.root / +data.extra.split_dir=..., or regenerate the dataset)"
         )
     # Official UCF101 files use CRLF line endings; splitlines() handles both.
     return [ln.strip() for ln in path.read_text(encoding="utf-8", errors="strict").splitlines() if ln.strip()]
@@ -143,7 +143,7 @@ def read_ucf_style_split(
             raise SplitFileError(f"{list_file}:{n}: expected 'Class/video.avi <1-based label>', got {line!r}")
         if len(parts) > 1 and int(parts[1]) - 1 != label:
             raise SplitFileError(f"{list_file}:{n}: label {parts[1]} disagrees with class folder {folder!r}")
-        records.append(VideoRecord(str(video_root / rel), label))
+        records.append(VideoRecord(str(inside(video_root, rel, f"{list_file}:{n}")), label))
     return records, classes
 
 
@@ -159,12 +159,12 @@ def read_hmdb_split(
     split_dir, video_root = Path(split_dir), Path(video_root)
     suffix = f"_test_split{split}.txt"
     if not split_dir.is_dir():
-        raise SplitFileError(f"HMDB51 split folder not found: {split_dir} (set data.root or split_dir)")
+        raise SplitFileError(f"HMDB51 split folder not found: {split_dir} (set data.root or +data.extra.split_dir=...)")
     # listdir + endswith, not glob: class and video names may hold glob metacharacters.
     classes = sorted(f[: -len(suffix)] for f in os.listdir(split_dir) if f.endswith(suffix))
     if not classes:
         raise SplitFileError(
-            f"no '*{suffix}' files in {split_dir} (HMDB51 split {split}); point split_dir at testTrainMulti_7030_splits"
+            f"no '*{suffix}' files in {split_dir} (HMDB51 split {split}); point +data.extra.split_dir at testTrainMulti_7030_splits"
         )
     wanted = "1" if subset == "train" else "2"
     records = []
@@ -175,7 +175,7 @@ def read_hmdb_split(
             if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
                 raise SplitFileError(f"{list_file}:{n}: expected '<video.avi> 0|1|2', got {line!r}")
             if parts[1] == wanted:
-                records.append(VideoRecord(str(video_root / name / parts[0]), label))
+                records.append(VideoRecord(str(inside(video_root, f"{name}/{parts[0]}", f"{list_file}:{n}")), label))
     return records, classes
 
 
@@ -328,10 +328,7 @@ def read_annotation_file(
             y = int(label)
         else:
             raise SplitFileError(f"{where}: label {label!r} is not a known class (add it to {classes_file})")
-        p = Path(rel)
-        records.append(
-            VideoRecord(str(p if p.is_absolute() else root / p), y, _parse_time(start, where), _parse_time(end, where))
-        )
+        records.append(VideoRecord(str(inside(root, rel, where)), y, _parse_time(start, where), _parse_time(end, where)))
     return records, classes
 
 
@@ -346,7 +343,7 @@ def _pick_dir(root: Path, given: str | Path | None, candidates: Sequence[str], w
             return p
     raise SplitFileError(
         f"cannot find the {what} under {root}: looked for {', '.join(candidates)}; set data.root "
-        f"(or pass {what.replace(' ', '_')}=...)"
+        f"(or set +data.extra.{what.replace(' ', '_')}=...)"
     )
 
 
@@ -400,6 +397,7 @@ def load_split(
     test_fraction: float = 0.2,
     skip_missing: bool = False,
     check_files: bool = True,
+    allow_overlap: bool = False,
 ) -> SplitResult:
     """Load one subset of one split: ``records, classes = load_split("ucf101", root, 1, "train")``.
 
@@ -410,6 +408,7 @@ def load_split(
     folder, without extension>/img_00001.jpg`` as written by ``prepare_dataset --frames``.
     Missing videos raise :class:`MissingVideosError`, or are skipped and listed in ``.missing`` with
     ``skip_missing=True``; ``check_files=False`` trusts the split files without touching the disk.
+    A video listed twice raises :class:`~vidzoo.data.split_checks.SplitLeakError` (a warning with ``allow_overlap``).
     """
     if source not in SOURCES:
         raise ValueError(f"unknown data source {source!r}; choose one of {', '.join(SOURCES)}")
@@ -459,7 +458,9 @@ def load_split(
     missing: list[str] = []
     if check_files:
         records, missing = check_videos(records, where, skip_missing, fdir)
-    return SplitResult(records, classes, missing, str(vdir))
+    keys = [video_key(r.path, fdir if fdir is not None else vdir) for r in records]
+    check_duplicates([(k, r.start, r.end) for k, r in zip(keys, records)], where, allow_overlap)
+    return SplitResult(records, classes, missing, str(vdir), keys)
 
 
 def frame_folder_for(video_path: str | Path, video_root: str | Path, frames_root: str | Path) -> Path:

@@ -17,6 +17,7 @@ from vidzoo.data.annotations import VideoRecord, load_split
 from vidzoo.data.dataset import VideoDataset
 from vidzoo.data.decoding import build_decoder
 from vidzoo.data.decoding.frames import DEFAULT_FRAMES_DIR
+from vidzoo.data.split_checks import check_disjoint
 from vidzoo.errors import ConfigValueError
 from vidzoo.data.sampling import (
     ClipSampler,
@@ -49,6 +50,8 @@ class DataBundle:
     std: tuple[float, ...]
     preprocessing: dict[str, Any] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # listed by a split but missing on disk (data.skip_missing)
+    train_keys: list[str] = field(default_factory=list)  # one video key per training record (split_checks)
+    test_keys: list[str] = field(default_factory=list)
 
     @property
     def num_classes(self) -> int:
@@ -83,8 +86,10 @@ def _load_records(
     synthetic_kwargs: dict | None,
     source_kwargs: dict[str, Any],
     skip_missing: bool,
+    allow_overlap: bool,
     decoder: str = "pyav",
-) -> tuple[list[VideoRecord], list[str], list[tuple[str, str]] | None, list[str]]:
+) -> tuple[list[VideoRecord], list[str], list[tuple[str, str]] | None, list[str], list[str]]:
+    """Records, class names, flip pairs, missing videos and one video key per record of one subset."""
     if source == "synthetic":
         from vidzoo.data.synthetic import FLIP_PAIRS, generate_synthetic_motions
 
@@ -95,15 +100,17 @@ def _load_records(
         # the dataset's own seed lives in synthetic_kwargs: a new training seed must not regenerate it
         root = generate_synthetic_motions(root or DEFAULT_SYNTHETIC_ROOT, **dict(synthetic_kwargs or {}))
         frames = _frames_kwargs(source, root, decoder, {})
-        found = load_split("synthetic", root, split, subset, skip_missing=skip_missing, **frames)
-        return list(found.records), list(found.classes), [tuple(p) for p in FLIP_PAIRS], list(found.missing)
+        found = load_split("synthetic", root, split, subset, skip_missing=skip_missing, allow_overlap=allow_overlap,
+                           **frames)
+        return found.records, found.classes, [tuple(p) for p in FLIP_PAIRS], list(found.missing), found.keys
     if source not in _SOURCES:
         raise ConfigValueError(f"unknown data.source {source!r}; choose one of {', '.join(_SOURCES)}")
     if root is None:
         raise ConfigValueError(f"data.source={source} needs data.root (the dataset directory)")
     source_kwargs = _frames_kwargs(source, root, decoder, source_kwargs)
-    found = load_split(source, root, split, subset, skip_missing=skip_missing, **source_kwargs)
-    return list(found.records), list(found.classes), None, list(found.missing)
+    found = load_split(source, root, split, subset, skip_missing=skip_missing, allow_overlap=allow_overlap,
+                       **source_kwargs)
+    return found.records, found.classes, None, list(found.missing), found.keys
 
 
 def _frames_kwargs(source: str, root: str | Path, decoder: str, source_kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -160,6 +167,7 @@ def build_datasets(
     normalize: bool = True,
     synthetic_kwargs: dict | None = None,
     time_reversal: bool = False,
+    allow_overlap: bool = False,
     **source_kwargs: Any,
 ) -> DataBundle:
     """Build the train and val (test-split) datasets.
@@ -171,6 +179,7 @@ def build_datasets(
     ``normalize_batch``). Non-RGB modalities are built by ``vidzoo.flow.dataset.build_flow_dataset``.
     ``time_reversal`` plays half the training clips backwards and swaps their labels through the dataset's
     reverse pairs; only the synthetic motions declare such pairs (RGB clips only).
+    A video listed twice, or in both train and test, is refused unless ``allow_overlap`` (then a warning).
     """
     if modality not in _MODALITIES:
         raise ConfigValueError(f"unknown data.modality {modality!r}; choose one of {', '.join(_MODALITIES)}")
@@ -193,9 +202,10 @@ def build_datasets(
     class_names: list[str] = []
     flip_pairs = None
     skipped: list[str] = []
+    keys: dict[str, list[str]] = {}
     for subset in ("train", "test"):
-        records, class_names, flip_pairs, missing = _load_records(
-            source, root, split, subset, synthetic_kwargs, source_kwargs, skip_missing, decoder
+        records, class_names, flip_pairs, missing, keys[subset] = _load_records(
+            source, root, split, subset, synthetic_kwargs, source_kwargs, skip_missing, allow_overlap, decoder
         )
         skipped.extend(missing)
         if not records:
@@ -247,6 +257,7 @@ def build_datasets(
         datasets[subset] = VideoDataset(
             records, clip_sampler, build_decoder(decoder), transform, class_names=class_names, seed=seed
         )
+    check_disjoint(keys["train"], keys["test"], f"data.source={source} split {split} (root {root})", allow_overlap)
     return DataBundle(
         train=datasets["train"],
         val=datasets["test"],
@@ -256,4 +267,6 @@ def build_datasets(
         std=tuple(std),
         preprocessing=preprocessing,
         skipped=skipped,
+        train_keys=keys["train"],
+        test_keys=keys["test"],
     )

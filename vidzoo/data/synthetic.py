@@ -23,6 +23,7 @@ import math
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -36,6 +37,7 @@ __all__ = [
     "GENERATOR_VERSION",
     "REVERSE_PAIRS",
     "generate_synthetic_motions",
+    "is_generated",
     "render_motion_video",
     "write_corrupt_video",
     "write_video",
@@ -213,6 +215,12 @@ def _read_manifest(root: Path) -> dict | None:
         return json.loads((root / _MANIFEST).read_text())
     except (OSError, ValueError):
         return None
+
+
+def is_generated(root: str | Path, **params: Any) -> bool:
+    """Whether ``root`` already holds the dataset of these :func:`generate_synthetic_motions` parameters
+    (all six given), so that generating it there only reads."""
+    return _read_manifest(Path(root).expanduser()) == _params(**params)
 
 
 def _split_plan(train_per_class: int, test_per_class: int) -> list[tuple[str, int, int]]:

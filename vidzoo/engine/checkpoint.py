@@ -27,18 +27,15 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from vidzoo.errors import OutputError
+from vidzoo.engine.ckpt_files import checkpoint_file, follow_pointer, read_json_object
+from vidzoo.engine.ckpt_meta import FORMAT_VERSION, check_finite, check_format, check_train_state, state_problems
+from vidzoo.errors import CheckpointError, ConfigValueError, OutputError  # CheckpointError: raised by callers as ckpt.CheckpointError
 from vidzoo.files import atomic_write_json, make_temp_dir, remove_leftovers, replace_dir
 
 MODEL_FILE = "model.safetensors"
 META_FILE = "meta.json"
 STATE_TENSORS = "train_state.safetensors"
 STATE_JSON = "train_state.json"
-FORMAT_VERSION = 1
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, incomplete or does not fit the model; the message says which and how to fix it."""
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -141,8 +138,10 @@ def resolve_checkpoint(path: str | Path, which: str = "best") -> Path:
     """Find a checkpoint directory from a checkpoint dir, a run dir, or a ``model.safetensors`` file.
 
     For a run directory (or its ``checkpoints/`` folder) ``which`` picks ``best`` or ``last``,
-    falling back to the other when one is absent.
+    falling back to the other when one is absent. A pointer that leads outside its folder is refused.
     """
+    if which not in ("best", "last"):
+        raise ConfigValueError(f"which={which!r}: choose best or last")
     p = Path(path).expanduser()
     if p.is_file() and p.name == MODEL_FILE:
         p = p.parent
@@ -150,60 +149,53 @@ def resolve_checkpoint(path: str | Path, which: str = "best") -> Path:
         return p
     for folder in (p / "checkpoints", p):
         for name in (which, "last" if which == "best" else "best"):
-            pointer = folder / f"{name}.json"
-            if pointer.is_file():
-                target = folder / json.loads(pointer.read_text())["path"]
-                if (target / MODEL_FILE).is_file():
-                    return target
+            target = follow_pointer(folder, name) if folder.is_dir() else None
+            if target is not None and (target / MODEL_FILE).is_file():
+                return target
     if not p.exists():
         raise CheckpointError(f"checkpoint not found: {p} (pass a run directory, a checkpoint directory or its {MODEL_FILE})")
     raise CheckpointError(f"no checkpoint in {p}: expected {MODEL_FILE} + {META_FILE}, or checkpoints/last.json from a training run")
 
 
 def read_meta(ckpt_dir: Path) -> dict[str, Any]:
-    """Read ``meta.json`` of a checkpoint directory."""
-    f = Path(ckpt_dir) / META_FILE
-    if not f.is_file():
-        raise CheckpointError(f"{f} is missing: the checkpoint is incomplete (re-save it or pick another)")
-    return json.loads(f.read_text())
+    """Read ``meta.json`` of a checkpoint directory (a regular file of a known ``format_version``)."""
+    meta = read_json_object(Path(ckpt_dir), META_FILE)
+    check_format(meta, Path(ckpt_dir) / META_FILE)
+    return meta
 
 
 def load_weights(ckpt_dir: Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
-    """Load ``model.safetensors`` (no pickle involved)."""
-    return load_file(str(Path(ckpt_dir) / MODEL_FILE), device=str(device))
+    """Load ``model.safetensors`` (no pickle involved; a regular file inside the checkpoint)."""
+    return load_file(str(checkpoint_file(Path(ckpt_dir), MODEL_FILE)), device=str(device))
 
 
-def load_train_state(ckpt_dir: Path) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """Return ``(optimizer_state_dict or None, train_state)`` and restore the RNGs."""
+def load_train_state(ckpt_dir: Path, required: tuple[str, ...] = ()) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Return ``(optimizer_state_dict or None, train_state)`` and restore the RNGs; ``required`` fields of
+    ``train_state.json`` must be present."""
     ckpt_dir = Path(ckpt_dir)
-    if not (ckpt_dir / STATE_JSON).is_file():
+    if not os.path.lexists(ckpt_dir / STATE_JSON):
         raise CheckpointError(f"{ckpt_dir} holds no training state ({STATE_JSON}); it is a weights-only checkpoint")
-    info = json.loads((ckpt_dir / STATE_JSON).read_text())
-    tensors = load_file(str(ckpt_dir / STATE_TENSORS))
+    info = read_json_object(ckpt_dir, STATE_JSON)
+    check_train_state(info, ckpt_dir / STATE_JSON, required)
+    tensors = load_file(str(checkpoint_file(ckpt_dir, STATE_TENSORS)))
+    check_finite({k: v for k, v in tensors.items() if k.startswith("optim/")}, str(ckpt_dir / STATE_TENSORS))
     restore_rng(tensors, info.pop("rng"))
     opt = info.pop("optimizer", None)
     return (_join_optimizer_state(tensors, opt) if opt is not None else None), info
 
 
 def load_state_into(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str, expected: str) -> None:
-    """``model.load_state_dict(state)`` with a one-line error naming the mismatch and the fix."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    wrong = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
-    if missing or unexpected or wrong:
-        detail = []
-        if missing:
-            detail.append(f"{len(missing)} missing (e.g. {missing[0]})")
-        if unexpected:
-            detail.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
-        if wrong:
-            k = wrong[0]
-            detail.append(f"{len(wrong)} of other shape (e.g. {k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)})")
+    """``model.load_state_dict(state)`` with a one-line error naming the mismatch and the fix.
+
+    Names, shapes and dtypes must match (nothing is cast silently) and every float must be finite.
+    """
+    problems = state_problems(model.state_dict(), state)
+    if problems:
         raise CheckpointError(
-            f"{source} does not fit model {expected!r}: " + "; ".join(detail)
-            + " - it was saved from another architecture or size; pick the matching model or another checkpoint"
+            f"{source} does not fit model {expected!r}: " + "; ".join(problems)
+            + " - it was saved from another architecture, size or dtype; pick the matching model or another checkpoint"
         )
+    check_finite(state, source)
     model.load_state_dict(state)
 
 

@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 from torch.utils.data import Subset
 
 from vidzoo.config import SyntheticConfig
+from vidzoo.data.split_checks import KEY_DESCRIPTION, key_digests
 from vidzoo.errors import ConfigValueError
 from vidzoo.files import check_output_dir
 from vidzoo.engine.distributed import DistInfo, cleanup, init_distributed
@@ -87,6 +88,7 @@ def datasets_from_config(d: Any, root: str | None, *, seed: int, normalize: bool
         flow_length=d.flow_length, skip_missing=d.skip_missing, seed=seed, normalize=normalize,
         synthetic_kwargs=synthetic_kwargs(d.synthetic),
         time_reversal=getattr(d, "time_reversal", False),  # absent from configs saved before the option existed
+        allow_overlap=getattr(d, "allow_overlap", False),
         **dict(d.extra),
     )
 
@@ -214,6 +216,7 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
         "flip_pairs": [list(p) for p in (bundle.flip_pairs or [])],
         "preprocessing": dict(bundle.preprocessing),
         "config": config,
+        "train_videos": {"hash": KEY_DESCRIPTION, "digests": key_digests(bundle.train_keys)},
     }
     settings = TrainSettings(
         epochs=t.epochs, output_dir=Path(t.output_dir), device=device, precision=precision, grad_clip=t.grad_clip,

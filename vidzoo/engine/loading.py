@@ -9,6 +9,8 @@ import torch
 from torch import nn
 
 from vidzoo.engine import checkpoint as ckpt
+from vidzoo.engine.ckpt_files import checkpoint_file
+from vidzoo.engine.ckpt_meta import check_model_spec, inference_kwargs, state_problems, weights_header
 from vidzoo.models.registry import build_model
 
 
@@ -29,10 +31,27 @@ def load_model(path: str | Path, which: str = "best", device: str | torch.device
     """
     ckpt_dir = ckpt.resolve_checkpoint(path, which)
     meta = ckpt.read_meta(ckpt_dir)
-    spec = meta.get("model")
-    if not spec or "name" not in spec:
-        raise ckpt.CheckpointError(f"{ckpt_dir / ckpt.META_FILE} has no 'model' entry; it was not written by vidzoo")
-    model = build_model(spec["name"], num_classes=spec["num_classes"], **spec.get("kwargs", {}))
-    ckpt.load_state_into(model, ckpt.load_weights(ckpt_dir, device), str(ckpt_dir), spec["name"])
+    name, num_classes, kwargs = check_model_spec(meta, ckpt_dir / ckpt.META_FILE)
+    model = build_checked_model(ckpt_dir, name, num_classes, inference_kwargs(kwargs))
+    ckpt.load_state_into(model, ckpt.load_weights(ckpt_dir, device), str(ckpt_dir), name)
     model.to(device).eval()
     return LoadedModel(model, list(meta.get("class_names", [])), dict(meta.get("preprocessing", {})))
+
+
+def build_checked_model(ckpt_dir: Path, name: str, num_classes: int, kwargs: dict[str, Any]) -> nn.Module:
+    """Build ``name`` only once its skeleton (built on the ``meta`` device, no memory) matches the names,
+    shapes and dtypes in ``model.safetensors``: the model then takes no more memory than the file holds."""
+    weights = checkpoint_file(ckpt_dir, ckpt.MODEL_FILE)
+    try:
+        with torch.device("meta"):
+            skeleton = build_model(name, num_classes=num_classes, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ckpt.CheckpointError(f"{ckpt_dir / ckpt.META_FILE}: field 'model.kwargs' does not build model {name!r} "
+                                   f"({str(exc).splitlines()[0]}); pick another checkpoint") from None
+    problems = state_problems(skeleton.state_dict(), weights_header(weights))
+    if problems:
+        raise ckpt.CheckpointError(
+            f"{weights} does not fit model {name!r} as {ckpt.META_FILE} describes it (model.num_classes, "
+            f"model.kwargs): " + "; ".join(problems) + " - pick another checkpoint"
+        )
+    return build_model(name, num_classes=num_classes, **kwargs)

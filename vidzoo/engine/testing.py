@@ -7,16 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import OmegaConf
 
 from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.evaluation import predict, report_from_predictions
-from vidzoo.engine.experiment import datasets_from_config, pick_device
+from vidzoo.data.split_checks import check_not_trained_on
+from vidzoo.engine.ckpt_files import output_folder
+from vidzoo.engine.experiment import datasets_from_config, default_data_root, pick_device, synthetic_kwargs
 from vidzoo.errors import ConfigValueError
 from vidzoo.files import write_errors
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.loading import load_model
 from vidzoo.engine.plots import plot_confusion
+from vidzoo.engine.stored_config import check_eval_data, stored_config
 from vidzoo.engine.trainer import autocast_factory, resolve_precision
 
 _TOP_LEVEL = {"checkpoint", "which", "output", "device", "precision", "progress"}
@@ -29,16 +31,35 @@ def parse_test_args(argv: list[str]) -> dict[str, Any]:
     for a in argv:
         key, eq, value = a.partition("=")
         if not eq:
-            raise SystemExit(f"vidzoo-test: error: expected key=value, got {a!r} (e.g. checkpoint=runs/my-run)")
+            raise ConfigValueError(f"expected key=value, got {a!r} (e.g. checkpoint=runs/my-run)")
         if key.startswith("data."):
             args["data_overrides"].append(a)
         elif key in _TOP_LEVEL:
             args[key] = value
         else:
-            raise SystemExit(f"vidzoo-test: error: unknown argument {key!r}; use one of {sorted(_TOP_LEVEL)} or data.*")
+            raise ConfigValueError(f"unknown argument {key!r}; use one of {sorted(_TOP_LEVEL)} or data.*")
     if "checkpoint" not in args:
-        raise SystemExit("vidzoo-test: error: checkpoint=PATH is required (a run directory or checkpoint directory)")
+        raise ConfigValueError("checkpoint=PATH is required (a run directory or checkpoint directory)")
     return args
+
+
+def _run_folder(ckpt_dir: Path) -> Path:
+    """The run folder of ``ckpt_dir`` (``run/checkpoints/epoch_N``), or the checkpoint folder itself."""
+    return ckpt_dir.parent.parent if ckpt_dir.parent.name == "checkpoints" else ckpt_dir
+
+
+def _data_root(d: Any, data_overrides: list[str] | tuple[str, ...]) -> str | None:
+    """Where the evaluation data is: ``data.root`` as given on the command line or a real dataset's stored root
+    (only read); for the synthetic dataset the stored root only when it already holds that dataset, else the
+    local cache (generating into the sender's folder could replace what is there)."""
+    if any(o.startswith("data.root=") for o in data_overrides) or d.source != "synthetic":
+        return d.root
+    from vidzoo.data.synthetic import is_generated
+
+    params = synthetic_kwargs(d.synthetic)
+    if d.root and is_generated(d.root, **params):
+        return d.root
+    return default_data_root(d.source, params)
 
 
 def evaluate_checkpoint(
@@ -55,23 +76,25 @@ def evaluate_checkpoint(
 
     ckpt_dir = ckpt.resolve_checkpoint(checkpoint, which)
     meta = ckpt.read_meta(ckpt_dir)
-    if "config" not in meta:
-        raise ckpt.CheckpointError(f"{ckpt_dir} has no training config in meta.json; evaluate it with your own loader")
-    cfg = OmegaConf.create(meta["config"])
-    OmegaConf.set_struct(cfg, True)
+    meta_file = ckpt_dir / ckpt.META_FILE
+    cfg = stored_config(meta, meta_file)
     try:
         cfg.merge_with_dotlist(list(data_overrides))
     except Exception as exc:
         raise ConfigValueError(f"bad data override in {list(data_overrides)}: {str(exc).splitlines()[0]}") from None
+    check_eval_data(cfg, meta_file)
     d = cfg.data
     dev = pick_device(device)
     model, class_names, prep = load_model(ckpt_dir, device=dev)
-    bundle = datasets_from_config(d, d.root, seed=cfg.trainer.seed, normalize=True)
+    bundle = datasets_from_config(d, _data_root(d, data_overrides), seed=cfg.trainer.seed, normalize=True)
     if list(bundle.class_names) != class_names:
         raise ckpt.CheckpointError(
             f"{ckpt_dir} was trained on classes {class_names[:3]}... but data.source={d.source} split {d.split} has "
             f"{list(bundle.class_names)[:3]}...; evaluate on the dataset it was trained on"
         )
+    trained_on = meta.get("train_videos")
+    check_not_trained_on(trained_on.get("digests") if isinstance(trained_on, dict) else trained_on, bundle.test_keys,
+                         str(meta_file), f"data.source={d.source} split {d.split}", bool(d.allow_overlap))
     loader = build_loader(bundle.val, batch_size=d.batch_size, shuffle=False, num_workers=d.num_workers,
                           pin_memory=dev.type == "cuda", persistent_workers=False, prefetch_factor=d.prefetch_factor,
                           drop_last=False, seed=cfg.trainer.seed)
@@ -81,9 +104,9 @@ def evaluate_checkpoint(
     report = report_from_predictions(pred, class_names)
     report.update({"checkpoint": str(ckpt_dir), "split": d.split, "test_clips": d.test_clips,
                    "test_crops": d.test_crops, "model": meta["model"]})
-    out = Path(output) if output else ckpt_dir.parent.parent / f"test-split{d.split}"
+    out = Path(output) if output else _run_folder(ckpt_dir) / f"test-split{d.split}"
     with write_errors(out, "choose another output="):
-        out.mkdir(parents=True, exist_ok=True)
+        output_folder(out, ("test_report.json", "confusion.png"))
         ckpt.write_json_atomic(out / "test_report.json", report)
         plot_confusion(torch.as_tensor(report["confusion_matrix"]).numpy(), class_names, out / "confusion.png",
                        title=f"{meta['model']['name']} split {d.split}: video top-1 {report['video_top1']:.3f}")

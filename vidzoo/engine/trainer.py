@@ -25,6 +25,8 @@ from torch import nn
 from tqdm import tqdm
 
 from vidzoo.engine import checkpoint as ckpt
+from vidzoo.engine.ckpt_files import refuse_symlinks
+from vidzoo.engine.ckpt_meta import TRAIN_STATE_FIELDS, check_model_spec
 from vidzoo.engine.distributed import DistInfo, all_reduce_mean
 from vidzoo.engine.evaluation import nothing_loaded, predict, report_from_predictions
 from vidzoo.engine.inputs import InputPreparer
@@ -157,13 +159,16 @@ class Trainer:
                 )
             check_fresh(self.out)
             return
+        refuse_symlinks(self.out)  # a run folder to continue may come from elsewhere
         if not has_ckpt:
             check_fresh(self.out)
             if self.dist.is_main:
                 print(f"[vidzoo] trainer.resume=true but {self.ckpt_dir} has no checkpoint yet: starting from scratch")
             return
         last = ckpt.resolve_checkpoint(self.ckpt_dir, "last")
-        saved = ckpt.read_meta(last)["model"]
+        saved_meta = ckpt.read_meta(last)
+        check_model_spec(saved_meta, last / ckpt.META_FILE)
+        saved = saved_meta["model"]
         mine = self.meta["model"]
         if (saved["name"], saved["kwargs"], saved["num_classes"]) != (mine["name"], mine["kwargs"], mine["num_classes"]):
             raise ckpt.CheckpointError(
@@ -172,7 +177,7 @@ class Trainer:
                 f"use model.name={saved['name']} or another trainer.output_dir"
             )
         ckpt.load_state_into(self.raw_model, ckpt.load_weights(last, self.device), str(last), mine["name"])
-        opt_state, info = ckpt.load_train_state(last)
+        opt_state, info = ckpt.load_train_state(last, required=tuple(TRAIN_STATE_FIELDS))
         if opt_state is not None:
             self.optimizer.load_state_dict(opt_state)
         if info.get("scaler"):
