@@ -7,7 +7,7 @@ optical flow through ``vidzoo.flow.dataset``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,27 @@ def _load_records(
     return list(records), list(classes), None
 
 
+def _keep_classes(
+    records: list[VideoRecord], class_names: list[str], flip_pairs: list[tuple[str, str]] | None, keep: list[str]
+) -> tuple[list[VideoRecord], list[str], list[tuple[str, str]] | None, bool]:
+    """Only the classes named in ``keep`` (``data.extra.classes``), relabelled 0..k-1 in ``keep`` order.
+
+    Returns the records, the class names, the flip pairs whose two classes are both kept, and whether
+    horizontal flips stay on (off when a kept class would flip into a dropped one: no label would be right).
+    """
+    unknown = [c for c in keep if c not in class_names]
+    if unknown or len(set(keep)) != len(keep) or not keep:
+        bad = repr(unknown[0]) if unknown else "a repeated or empty list"
+        raise ConfigValueError(f"data.extra.classes names {bad}; choose distinct classes from {', '.join(class_names)}")
+    new = {class_names.index(c): i for i, c in enumerate(keep)}
+    kept = [replace(r, label=new[r.label]) for r in records if r.label in new]
+    if flip_pairs is None:
+        return kept, list(keep), None, True
+    pairs = [p for p in flip_pairs if p[0] in keep and p[1] in keep]
+    flip_ok = not any((a in keep) != (b in keep) for a, b in flip_pairs)
+    return kept, list(keep), pairs, flip_ok
+
+
 def _reverse_pairs(source: str, modality: str) -> list[tuple[str, str]]:
     """The class pairs a time reversal swaps, for the datasets that declare them (the synthetic motions)."""
     if source != "synthetic":
@@ -139,6 +160,7 @@ def build_datasets(
     normalize: bool = True,
     synthetic_kwargs: dict | None = None,
     time_reversal: bool = False,
+    classes: list[str] | None = None,
     **source_kwargs: Any,
 ) -> DataBundle:
     """Build the train and val (test-split) datasets.
@@ -149,7 +171,8 @@ def build_datasets(
     **source_kwargs)`` (e.g. a CSV path). ``normalize=False`` yields uint8 clips (normalise on the device with
     ``normalize_batch``). Non-RGB modalities are built by ``vidzoo.flow.dataset.build_flow_dataset``.
     ``time_reversal`` plays half the training clips backwards and swaps their labels through the dataset's
-    reverse pairs; only the synthetic motions declare such pairs (RGB clips only).
+    reverse pairs; only the synthetic motions declare such pairs (RGB clips only). ``classes`` (from
+    ``+data.extra.classes=[A,B]``) keeps only the classes named, labelled in that order.
     """
     if modality not in _MODALITIES:
         raise ConfigValueError(f"unknown data.modality {modality!r}; choose one of {', '.join(_MODALITIES)}")
@@ -175,6 +198,14 @@ def build_datasets(
         records, class_names, flip_pairs = _load_records(
             source, root, split, subset, synthetic_kwargs, source_kwargs, skip_missing
         )
+        flip = True
+        if classes is not None:
+            records, class_names, flip_pairs, flip = _keep_classes(records, class_names, flip_pairs, list(classes))
+            if reverse_pairs is not None and any((a in class_names) != (b in class_names) for a, b in reverse_pairs):
+                raise ConfigValueError("data.time_reversal=true needs each kept class's reversed partner in "
+                                       "data.extra.classes too; add it or set data.time_reversal=false")
+            if reverse_pairs is not None:
+                reverse_pairs = [p for p in reverse_pairs if p[0] in class_names]
         if not records:
             raise ConfigValueError(f"the {subset} split of data.source={source} (root {root}) has no videos")
         train = subset == "train"
@@ -211,6 +242,7 @@ def build_datasets(
             transform = train_transform(
                 resize,
                 crop_size,
+                flip=flip,
                 flip_map=flip_map_from_pairs(class_names, flip_pairs),
                 reverse_map=flip_map_from_pairs(class_names, reverse_pairs),
                 mean=mean,

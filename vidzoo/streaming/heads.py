@@ -33,6 +33,12 @@ def remap_linear(layer: nn.Linear, source_rows: Sequence[int | None]) -> nn.Line
     return new
 
 
+def set_submodule(root: nn.Module, name: str, new: nn.Module) -> None:
+    """Replace ``root``'s submodule at the dotted path ``name`` by ``new``."""
+    parent, _, leaf = name.rpartition(".")
+    setattr(root.get_submodule(parent) if parent else root, leaf, new)
+
+
 class TrainableTop:
     """``module`` (features -> logits) trained by SGD; its classifier ``classifier_name`` grows with new classes.
 
@@ -65,8 +71,7 @@ class TrainableTop:
             return
         grown = grow_linear(self.classifier, num_classes)
         if self.classifier_name:
-            parent, _, leaf = self.classifier_name.rpartition(".")
-            setattr(self.module.get_submodule(parent) if parent else self.module, leaf, grown)
+            set_submodule(self.module, self.classifier_name, grown)
         else:
             self.module = grown
         self._new_optimizer()
@@ -79,7 +84,7 @@ class TrainableTop:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return float(loss)
+        return loss.item()
 
     def fit(self, inputs: torch.Tensor, targets: torch.Tensor, *, epochs: int, batch_size: int = 32,
             seed: int = 0) -> None:
