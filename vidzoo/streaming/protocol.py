@@ -5,7 +5,8 @@ clips in temporal order. Every ordering presents each example exactly once (the 
 they differ only in the order:
 
 * ``iid``: all examples shuffled.
-* ``class_iid``: classes arrive in blocks (in a shuffled class order); inside a block examples are shuffled.
+* ``class_iid``: each class arrives as one contiguous block (classes in a shuffled order); inside a block the
+  examples are shuffled.
 * ``instance``: videos in a shuffled order, the clips of each video consecutive and in temporal order.
 * ``class_instance``: class blocks as in ``class_iid``, inside a block videos as in ``instance``.
 
@@ -88,7 +89,8 @@ def make_stream(
         rows: list[tuple[int, int]] = []
         ends = []
         for block in blocks:
-            rows += arrange([v for c in block for v in by_class[c]])
+            for c in block:
+                rows += arrange(by_class[c])
             ends.append(len(rows))
         increment_ends = tuple(ends)
     else:
