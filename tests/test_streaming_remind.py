@@ -65,10 +65,10 @@ def test_remind_updates_the_top_and_learns_a_new_class_within_budget() -> None:
     budget = 20 * (16 * 8 + LABEL_BYTES)
     learner = Remind(top, "fc8", buffer_bytes=budget, num_subvectors=8, nbits=5, replay_size=4)
     learner.fit_base(maps, labels)
-    before = learner.top.module.conv5a[0].weight.clone()
+    before = learner.top.module.get_submodule("features.conv5a.0").weight.clone()
     for _ in range(5):
         learner.update(torch.randn(64, 1, 4, 4) + 2.0, 3)  # class 3: never told about -> added
         assert learner.buffer.used <= budget
     assert learner.top.num_classes == 4 and 3 in learner.classes.known
-    assert not torch.equal(before, learner.top.module.conv5a[0].weight)
+    assert not torch.equal(before, learner.top.module.get_submodule("features.conv5a.0").weight)
     assert learner.scores(maps[:2]).shape == (2, 4)
