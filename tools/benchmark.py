@@ -4,6 +4,7 @@
     python tools/benchmark.py flow   [options]   # TV-L1 / Farneback / DIS frames/s
     python tools/benchmark.py models [options]   # our models vs torchvision, forward time
     python tools/benchmark.py train  [options]   # trainer fast paths vs fp32 eager
+    python tools/benchmark.py streaming [options]  # stream learners' updates/s vs fine-tuning
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("data", "flow", "models", "train")
+SUITES = ("data", "flow", "models", "train", "streaming")
 
 
 def main(argv: list[str] | None = None) -> None:
