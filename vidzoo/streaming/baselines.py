@@ -51,7 +51,7 @@ class Offline:
     name = "offline"
     input_kind = "pooled"
 
-    def __init__(self, head: nn.Linear, *, epochs: int = 30, batch_size: int = 32, lr: float = 0.01,
+    def __init__(self, head: nn.Linear, *, epochs: int = 60, batch_size: int = 32, lr: float = 0.05,
                  momentum: float = 0.9, weight_decay: float = 1e-5, seed: int = 0) -> None:
         self.initial = copy.deepcopy(head)
         self.hyper = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}

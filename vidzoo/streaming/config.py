@@ -43,7 +43,8 @@ class RemindConfig(SGDConfig):
 
 @dataclass
 class OfflineConfig(SGDConfig):
-    epochs: int = 30
+    lr: float = 0.05
+    epochs: int = 60  # passes over everything seen, at every evaluation point
     batch_size: int = 32
 
 

@@ -94,7 +94,8 @@ class FrozenBackbone:
                 h.remove()
         b = clips.shape[0]
         pooled = got["pooled"].reshape(b, -1, self.classifier.in_features).mean(1)  # per-frame heads: mean
-        return pooled.float(), got.get("maps")
+        maps = got.get("maps")
+        return pooled.float().cpu(), None if maps is None else maps.float().cpu()  # learners run on the CPU
 
 
 def clip_dataset(records: Sequence[VideoRecord], data: Any, views: int, mean: Sequence[float],
