@@ -71,3 +71,11 @@ def test_bad_overrides_and_an_existing_output_dir(stream_run: Path, synthetic_ro
     assert "choose from slda, exstream, remind" in _fails(
         capsys, _args(synthetic_root, stream_run.parent / "x", "streaming.learners=[lda]"))
     assert "already exists" in _fails(capsys, _args(synthetic_root, stream_run))
+
+
+def test_cfg_job_prints_the_composed_config_without_running(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--cfg", "job", "streaming=remind", "ordering=instance"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "layer: features.pool4" in out and "ordering: instance" in out and "- remind" in out

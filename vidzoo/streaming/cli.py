@@ -20,8 +20,21 @@ def main(argv: list[str] | None = None) -> dict:
     from vidzoo.streaming.config import register_stream_configs
     from vidzoo.streaming.runner import run_stream
 
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__.strip() + "\n\n`vidzoo-stream --cfg job [overrides]` prints every key with its value.")
+        raise SystemExit(0)
+    show = "--cfg" in argv
+    if show:  # Hydra's `--cfg job`: print the composed config instead of running
+        at = argv.index("--cfg")
+        argv = argv[:at] + [a for a in argv[at + 1 :] if a not in ("job", "hydra", "all")]
     register_stream_configs()
-    cfg = compose_or_explain(sys.argv[1:] if argv is None else argv, prog=PROG, config_name="stream")
+    cfg = compose_or_explain(argv, prog=PROG, config_name="stream")
+    if show:
+        from omegaconf import OmegaConf
+
+        print(OmegaConf.to_yaml(cfg))
+        raise SystemExit(0)
     report = _run_guarded(PROG, lambda: run_stream(cfg))
     for name, r in report["learners"].items():
         om = "n/a" if r["omega"] is None else f"{r['omega']:.3f}"

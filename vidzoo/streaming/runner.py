@@ -79,7 +79,8 @@ def _summarise(curves: dict[str, dict], class_names: list[str]) -> dict[str, dic
 
 
 def _backbone(cfg: Any, class_names: list[str], out: Path) -> tuple[Path, list[int]]:
-    """The backbone checkpoint and the base classes (trained here when no checkpoint is given)."""
+    """The backbone checkpoint and the base classes: the dataset classes the checkpoint knows (else the first
+    ``base_classes``), or, with no checkpoint given, the first ``base_classes`` after training on them here."""
     if cfg.backbone_checkpoint:
         meta = ckpt.read_meta(ckpt.resolve_checkpoint(cfg.backbone_checkpoint, "best"))
         known = [k for k, c in enumerate(class_names) if c in meta.get("class_names", [])]
@@ -102,9 +103,11 @@ def run_stream(cfg: Any) -> dict[str, Any]:
     names = list(bundle.class_names)
     ckpt_path, base = _backbone(cfg, names, out)
     model, ckpt_classes, prep = load_model(ckpt_path, device=pick_device(cfg.device))
+    model_name = ckpt.read_meta(ckpt.resolve_checkpoint(ckpt_path, "best"))["model"]["name"]
     check_input_size(str(ckpt_path), prep, d)
     remind_layer = cfg.streaming.remind.layer if "remind" in cfg.streaming.learners else ""
-    example = torch.zeros(1, 3, int(d.num_frames), int(d.crop_size), int(d.crop_size), device=next(model.parameters()).device)
+    device = next(model.parameters()).device
+    example = torch.zeros(1, 3, int(d.num_frames), int(d.crop_size), int(d.crop_size), device=device)
     backbone = FrozenBackbone(model, len(ckpt_classes), example, remind_layer)
     learners = build_learners(cfg.streaming, model, backbone.classifier.name, class_rows(names, ckpt_classes), names,
                               int(cfg.seed))
@@ -115,13 +118,14 @@ def run_stream(cfg: Any) -> dict[str, Any]:
     test = extract_features(backbone, clip_dataset(bundle.val.records, d, int(d.test_clips), bundle.mean, bundle.std),
                             int(d.test_clips), desc="test features", **kw)
     is_base = torch.tensor([int(y) in base for y in train.labels.tolist()])
-    base_set, stream_set = train.subset(torch.nonzero(is_base).flatten()), train.subset(torch.nonzero(~is_base).flatten())
+    base_set = train.subset(torch.nonzero(is_base).flatten())
+    stream_set = train.subset(torch.nonzero(~is_base).flatten())
     stream = make_stream(stream_set.labels.tolist(), cfg.ordering, clips_per_video=views, seed=int(cfg.seed),
                          classes_per_increment=int(cfg.classes_per_increment),
                          num_increments=int(cfg.num_increments) or None)
     curves = {n: run_learner(lr, base_set, stream_set, stream, test, bool(cfg.progress)) for n, lr in learners.items()}
     report = {
-        "ordering": cfg.ordering, "backbone_checkpoint": str(ckpt_path), "model": cfg.model.name,
+        "ordering": cfg.ordering, "backbone_checkpoint": str(ckpt_path), "model": model_name,
         "base_classes": [names[k] for k in base], "stream_classes": sorted({names[y] for y in stream.labels.tolist()}),
         "stream_examples": len(stream), "clips_per_video": views, "test_videos": int(len(test.labels)),
         "failed_videos": train.failed + test.failed, "learners": _summarise(curves, names),
@@ -129,5 +133,5 @@ def run_stream(cfg: Any) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     ckpt.write_json_atomic(out / "stream_report.json", report)
     plot_stream_accuracy({n: (c["examples_seen"], c["accuracy"]) for n, c in curves.items()},
-                         out / "stream_accuracy.png", title=f"{cfg.model.name}, {cfg.ordering} stream")
+                         out / "stream_accuracy.png", title=f"{model_name}, {cfg.ordering} stream")
     return report
