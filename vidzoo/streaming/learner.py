@@ -7,12 +7,34 @@ as a new class (``new_classes="add"``) or refused with :class:`UnknownClassError
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import torch
 from torch import nn
 
 from vidzoo.errors import ConfigValueError
 
 NEW_CLASS_POLICIES = ("add", "refuse")
+
+
+class StreamLearner(Protocol):
+    """The interface of every learner and baseline. ``input_kind`` is ``"pooled"`` (features ``(D,)``) or
+    ``"maps"`` (mid-level maps ``(C, t, h, w)``)."""
+
+    name: str
+    input_kind: str
+
+    def fit_base(self, inputs: torch.Tensor, labels: torch.Tensor) -> None:
+        """The base phase: ``(N, ...)`` inputs with labels ``(N,)``, all at once."""
+
+    def update(self, x: torch.Tensor, y: int) -> None:
+        """Learn one example."""
+
+    def scores(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``(N, ...)`` -> ``(N, K)`` class scores (``-inf`` for classes not learnt yet)."""
+
+    def memory_bytes(self) -> int:
+        """Bytes the learner keeps between examples."""
 
 
 class UnknownClassError(ConfigValueError):

@@ -21,18 +21,19 @@ from vidzoo.errors import ConfigValueError
 from vidzoo.streaming.base import train_base
 from vidzoo.streaming.factory import build_learners, check_names, class_rows
 from vidzoo.streaming.features import FeatureSet, FrozenBackbone, check_input_size, clip_dataset, extract_features
+from vidzoo.streaming.learner import StreamLearner
 from vidzoo.streaming.metrics import forgetting, omega, seen_accuracy, video_predictions
 from vidzoo.streaming.plots import plot_stream_accuracy
 from vidzoo.streaming.protocol import Stream, make_stream, split_base_classes
 
 
-def evaluate(learner: Any, test: FeatureSet, seen: set[int]) -> tuple[float, dict[int, float]]:
+def evaluate(learner: StreamLearner, test: FeatureSet, seen: set[int]) -> tuple[float, dict[int, float]]:
     """Video top-1 of ``learner`` on the test videos of the ``seen`` classes (scores averaged over views)."""
     x, _ = test.flat(learner.input_kind)
     return seen_accuracy(video_predictions(learner.scores(x), test.views), test.labels, seen)
 
 
-def run_learner(learner: Any, base: FeatureSet, train: FeatureSet, stream: Stream, test: FeatureSet,
+def run_learner(learner: StreamLearner, base: FeatureSet, train: FeatureSet, stream: Stream, test: FeatureSet,
                 progress: bool = True) -> dict[str, Any]:
     """Fit ``learner``'s base phase, stream every example once, evaluate after the base and each increment."""
     learner.fit_base(*base.flat(learner.input_kind))
