@@ -5,6 +5,7 @@
     python tools/benchmark.py models [options]   # our models vs torchvision, forward time
     python tools/benchmark.py train  [options]   # trainer fast paths vs fp32 eager
     python tools/benchmark.py metrics [options]  # vidzoo.eval HOTA/CLEAR vs TrackEval, sequences/s
+    python tools/benchmark.py streaming [options]  # stream learners' updates/s vs fine-tuning
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("data", "flow", "models", "train", "metrics")
+SUITES = ("data", "flow", "models", "train", "metrics", "streaming")
 
 
 def main(argv: list[str] | None = None) -> None:

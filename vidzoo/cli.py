@@ -71,8 +71,8 @@ def explain_override_error(override: str, base_cfg: Any) -> str:
     return f"unknown config key {key!r} in override {override!r}; {hint}"
 
 
-def compose_or_explain(overrides: list[str], prog: str = "vidzoo-train") -> Any:
-    """Compose the config like Hydra does; on failure, name the first bad override and exit."""
+def compose_or_explain(overrides: list[str], prog: str = "vidzoo-train", config_name: str = "config") -> Any:
+    """Compose ``configs/<config_name>.yaml`` like Hydra does; on failure, name the first bad override and exit."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -83,12 +83,12 @@ def compose_or_explain(overrides: list[str], prog: str = "vidzoo-train") -> Any:
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
         try:
-            return compose(config_name="config", overrides=plain)
+            return compose(config_name=config_name, overrides=plain)
         except Exception:
-            base = compose(config_name="config")
+            base = compose(config_name=config_name)
             for i in range(len(plain)):
                 try:
-                    compose(config_name="config", overrides=plain[: i + 1])
+                    compose(config_name=config_name, overrides=plain[: i + 1])
                 except Exception as exc:  # report the first override that breaks composition
                     message = explain_override_error(plain[i], base)
                     if "Could not" not in str(exc) and "not in struct" not in str(exc) and "find" not in str(exc):

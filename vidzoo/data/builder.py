@@ -7,7 +7,7 @@ optical flow through ``vidzoo.flow.dataset``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,34 @@ def _frames_kwargs(source: str, root: str | Path, decoder: str, source_kwargs: d
     return {**source_kwargs, "frames_dir": str(frames_dir)}
 
 
+def _keep_classes(
+    records: list[VideoRecord],
+    keys: list[str],
+    class_names: list[str],
+    flip_pairs: list[tuple[str, str]] | None,
+    keep: list[str],
+) -> tuple[list[VideoRecord], list[str], list[str], list[tuple[str, str]] | None, bool]:
+    """Only the classes named in ``keep`` (``data.extra.classes``), relabelled 0..k-1 in ``keep`` order.
+
+    Returns the records and their video keys, the class names, the flip pairs whose two classes are both kept,
+    and whether horizontal flips stay on (off when a kept class would flip into a dropped one: no label would be
+    right).
+    """
+    unknown = [c for c in keep if c not in class_names]
+    if unknown or len(set(keep)) != len(keep) or not keep:
+        bad = repr(unknown[0]) if unknown else "a repeated or empty list"
+        raise ConfigValueError(f"data.extra.classes names {bad}; choose distinct classes from {', '.join(class_names)}")
+    new = {class_names.index(c): i for i, c in enumerate(keep)}
+    chosen = [i for i, r in enumerate(records) if r.label in new]
+    kept = [replace(records[i], label=new[records[i].label]) for i in chosen]
+    kept_keys = [keys[i] for i in chosen] if keys else []
+    if flip_pairs is None:
+        return kept, kept_keys, list(keep), None, True
+    pairs = [p for p in flip_pairs if p[0] in keep and p[1] in keep]
+    flip_ok = not any((a in keep) != (b in keep) for a, b in flip_pairs)
+    return kept, kept_keys, list(keep), pairs, flip_ok
+
+
 def _reverse_pairs(source: str, modality: str) -> list[tuple[str, str]]:
     """The class pairs a time reversal swaps, for the datasets that declare them (the synthetic motions)."""
     if source != "synthetic":
@@ -168,6 +196,7 @@ def build_datasets(
     synthetic_kwargs: dict | None = None,
     time_reversal: bool = False,
     allow_overlap: bool = False,
+    classes: list[str] | None = None,
     **source_kwargs: Any,
 ) -> DataBundle:
     """Build the train and val (test-split) datasets.
@@ -178,7 +207,8 @@ def build_datasets(
     **source_kwargs)`` (e.g. a CSV path). ``normalize=False`` yields uint8 clips (normalise on the device with
     ``normalize_batch``). Non-RGB modalities are built by ``vidzoo.flow.dataset.build_flow_dataset``.
     ``time_reversal`` plays half the training clips backwards and swaps their labels through the dataset's
-    reverse pairs; only the synthetic motions declare such pairs (RGB clips only).
+    reverse pairs; only the synthetic motions declare such pairs (RGB clips only). ``classes`` (from
+    ``+data.extra.classes=[A,B]``) keeps only the classes named, labelled in that order.
     A video listed twice, or in both train and test, is refused unless ``allow_overlap`` (then a warning).
     """
     if modality not in _MODALITIES:
@@ -208,6 +238,16 @@ def build_datasets(
             source, root, split, subset, synthetic_kwargs, source_kwargs, skip_missing, allow_overlap, decoder
         )
         skipped.extend(missing)
+        flip = True
+        if classes is not None:
+            records, keys[subset], class_names, flip_pairs, flip = _keep_classes(
+                records, keys[subset], class_names, flip_pairs, list(classes)
+            )
+            if reverse_pairs is not None and any((a in class_names) != (b in class_names) for a, b in reverse_pairs):
+                raise ConfigValueError("data.time_reversal=true needs each kept class's reversed partner in "
+                                       "data.extra.classes too; add it or set data.time_reversal=false")
+            if reverse_pairs is not None:
+                reverse_pairs = [p for p in reverse_pairs if p[0] in class_names]
         if not records:
             raise ConfigValueError(f"the {subset} split of data.source={source} (root {root}) has no videos")
         train = subset == "train"
@@ -244,6 +284,7 @@ def build_datasets(
             transform = train_transform(
                 resize,
                 crop_size,
+                flip=flip,
                 flip_map=flip_map_from_pairs(class_names, flip_pairs),
                 reverse_map=flip_map_from_pairs(class_names, reverse_pairs),
                 mean=mean,
