@@ -4,10 +4,32 @@ The public surface::
 
     from vidzoo import build_model, list_models, load_model
     model, class_names, preprocessing = load_model("runs/my-run")
+
+The names are imported on first use, so ``import vidzoo.config`` or ``vidzoo.validation`` (what a
+command line needs to reject a bad value) does not pay for importing torch and every model family.
 """
 
-from vidzoo.engine.loading import LoadedModel, load_model
-from vidzoo.models.registry import build_model, list_models
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = ["LoadedModel", "build_model", "list_models", "load_model"]
 __version__ = "0.1.0"
+
+_PUBLIC = {
+    "LoadedModel": "vidzoo.engine.loading",
+    "load_model": "vidzoo.engine.loading",
+    "build_model": "vidzoo.models.registry",
+    "list_models": "vidzoo.models.registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'vidzoo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -34,6 +33,8 @@ from tqdm import tqdm
 
 from vidzoo.data.annotations import SOURCES, SplitFileError, frame_folder_for, load_split
 from vidzoo.data.decoding.frames import FRAME_TEMPLATE, META_FILE
+from vidzoo.errors import ConfigValueError, OneLineArgumentParser
+from vidzoo.validation import check_prepare_args
 
 log = logging.getLogger(__name__)
 
@@ -414,9 +415,9 @@ def format_report(report: IndexReport, max_listed: int = 20) -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="prepare_dataset",
+def build_parser() -> OneLineArgumentParser:
+    p = OneLineArgumentParser(
+        prog="vidzoo-prepare-dataset",
         description="Index a video dataset once (duration, fps, frames, size, codec; missing/broken videos), "
         "cache the index, and optionally extract JPEG frame folders.",
     )
@@ -438,7 +439,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``tools/prepare_dataset.py`` / ``vidzoo-prepare-dataset``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        check_prepare_args(args)
+    except ConfigValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     root = Path(args.root).expanduser()
     videos: list[str] = []
@@ -451,8 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 videos += [r.path for r in result.records]
                 video_root = result.video_root
     except (SplitFileError, ValueError) as err:
-        print(f"prepare_dataset: error: {err}", file=sys.stderr)
-        return 2
+        parser.error(str(err))
     videos = list(dict.fromkeys(videos))
     cache = Path(args.cache) if args.cache else root / DEFAULT_CACHE_NAME
     report = index_videos(videos, cache, workers=args.workers, progress=not args.no_progress)

@@ -24,7 +24,9 @@ from typing import Any, Callable, Iterator, Sequence
 import cv2
 import numpy as np
 
+from vidzoo.errors import ConfigValueError, OneLineArgumentParser
 from vidzoo.flow import storage
+from vidzoo.validation import check_flow_args
 
 ALGORITHMS = ("tvl1", "farneback", "dis")
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")
@@ -277,8 +279,8 @@ def extract_dataset(
     return summary
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def build_parser() -> OneLineArgumentParser:
+    p = OneLineArgumentParser(
         prog="vidzoo-extract-flow",
         description="Extract dense optical flow (TV-L1 / Farneback / DIS) for every video under a folder, as "
         "quantised JPEGs flow_root/<relpath>/flow_{x,y}_00001.jpg. Resumable and shardable.",
@@ -301,7 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point ``vidzoo-extract-flow``; returns the exit status (1 when a video failed)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        check_flow_args(args)
+    except ConfigValueError as exc:
+        parser.error(str(exc))
     videos = read_video_list(args.list_file, args.video_root) if args.list_file else list_videos(args.video_root)
     videos = shard_videos(videos, *args.shard)
     params = {"preset": args.dis_preset} if args.algorithm == "dis" else {}
@@ -312,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers, progress=not args.no_progress, max_videos=args.max_videos,
         )
     except FlowExtractionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     rate = summary.pairs / max(summary.seconds, 1e-9)
     print(
