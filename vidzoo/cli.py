@@ -70,8 +70,12 @@ def explain_override_error(override: str, base_cfg: Any) -> str:
     return f"unknown config key {key!r} in override {override!r}; {hint}"
 
 
-def compose_or_explain(overrides: list[str], prog: str = "vidzoo-train") -> Any:
-    """Compose the config like Hydra does; on failure, name the first bad override and exit."""
+def compose_or_explain(overrides: list[str], prog: str = "vidzoo-train", *, with_hydra: bool = False) -> Any:
+    """Compose the config like Hydra does; on failure, name the first bad override and exit.
+
+    ``with_hydra=True`` keeps the ``hydra`` node (its ``runtime.choices`` say which config file of each
+    group was picked); the default returns the job config alone.
+    """
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -82,7 +86,7 @@ def compose_or_explain(overrides: list[str], prog: str = "vidzoo-train") -> Any:
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
         try:
-            return compose(config_name="config", overrides=plain)
+            return compose(config_name="config", overrides=plain, return_hydra_config=with_hydra)
         except Exception:
             base = compose(config_name="config")
             for i in range(len(plain)):
@@ -105,33 +109,122 @@ def _run_guarded(prog: str, fn: Callable[[], Any]) -> Any:
         _fail(prog, str(exc))
 
 
+def _checked(prog: str, fn: Callable[[], Any]) -> Any:
+    """``fn()``, with a ConfigValueError turned into one line and exit 2 (without importing torch to catch it)."""
+    from vidzoo.errors import ConfigValueError
+
+    try:
+        return fn()
+    except ConfigValueError as exc:
+        _fail(prog, str(exc))
+
+
+def validate_or_explain(overrides: list[str], *, multirun: bool = False, prog: str = "vidzoo-train") -> Any:
+    """Compose and check every value (each value of a sweep once) before anything is created; exit 2 on the
+    first bad one. Returns the first composed job config."""
+    from omegaconf import open_dict
+
+    from vidzoo.sweep import raw_output_dir, split_sweeps, sweep_variants
+    from vidzoo.validation import validate_config
+
+    plain = [o for o in overrides if not o.startswith(_HYDRA_FLAGS)]
+    try:
+        sweeps = split_sweeps(plain)[1]
+        variants = sweep_variants(plain)
+    except Exception:  # not parseable as overrides (or a glob sweep): composition names the bad one
+        sweeps, variants = {}, [plain]
+    if sweeps and not multirun:
+        key, values = next(iter(sweeps.items()))
+        _fail(prog, f"{key} is given {len(values)} values (a sweep); add -m to run one job per value "
+                    f"(vidzoo-train -m ...) or give one value")
+    if multirun and any(o.lstrip("+").startswith("trainer.resume=true") for o in plain):
+        _fail(prog, "trainer.resume=true resumes one run; resume a sweep's job without -m, with "
+                    "trainer.output_dir=<its job folder>")
+    first = None
+    for variant in variants:
+        cfg = compose_or_explain(variant, prog, with_hydra=True)
+        preset = cfg.hydra.runtime.choices.get("trainer")
+        with open_dict(cfg):
+            del cfg["hydra"]
+        if multirun and "trainer.output_dir" not in sweeps and raw_output_dir(cfg) != _default_output_dir():
+            _fail(prog, f"trainer.output_dir={raw_output_dir(cfg)} would be shared by every job of the sweep; leave "
+                        f"it out (each job gets a folder under hydra.sweep.dir) or set hydra.sweep.dir instead")
+        _checked(prog, lambda: validate_config(cfg, trainer_preset=preset))
+        first = first if first is not None else cfg
+    return first
+
+
+def _default_output_dir() -> str:
+    from vidzoo.config import TrainerConfig
+
+    return TrainerConfig.output_dir
+
+
+def _hydra_command_line(argv: list[str]) -> tuple[list[str], bool, bool]:
+    """``(overrides, multirun, runs_a_job)`` as Hydra reads ``argv``; ``runs_a_job`` is false for --help,
+    --cfg, --info and the other flags that only print."""
+    from hydra._internal.utils import get_args_parser
+
+    args, _ = get_args_parser().parse_known_args(argv)
+    prints = args.help or args.hydra_help or args.cfg or args.info or args.shell_completion
+    return list(args.overrides), bool(args.multirun), not prints
+
+
 def train_main() -> None:
-    """``vidzoo-train [key=value ...]``: Hydra entry point for the shared trainer."""
+    """``vidzoo-train [-m] [key=value ...]``: Hydra entry point for the shared trainer (``-m``: one job per
+    combination of the swept values, then a summary table)."""
     import hydra
+    from hydra.core.hydra_config import HydraConfig
 
+    from vidzoo import sweep
     from vidzoo.config import register_configs
+    from vidzoo.validation import validate_config
 
-    if not any(a in ("-h", "--help", "--hydra-help") for a in sys.argv[1:]):
-        compose_or_explain(sys.argv[1:])
+    argv = sys.argv[1:]
+    overrides, multirun, runs_a_job = _hydra_command_line(argv)
+    if runs_a_job:
+        validate_or_explain(overrides, multirun=multirun)
+        sweep.SWEPT_KEYS.update(sweep.split_sweeps(overrides)[1])
+    elif not any(a in ("-h", "--help", "--hydra-help") for a in argv):
+        compose_or_explain(overrides)
     register_configs()
+    sweep.register_resolvers()
+    failed: list[str] = []
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base=None)
-    def _train(cfg) -> None:
+    def _train(cfg) -> dict | None:
         from vidzoo.engine.experiment import run_training
 
-        report = _run_guarded("vidzoo-train", lambda: run_training(cfg))
+        in_sweep = sweep.in_multirun()
+        if in_sweep:  # each job of a sweep trains into its own folder; combinations are checked here
+            sweep.use_job_dir(cfg, _default_output_dir())
+        try:
+            if in_sweep:
+                validate_config(cfg, trainer_preset=HydraConfig.get().runtime.choices.get("trainer"))
+            report = run_training(cfg)
+        except _user_errors() as exc:
+            if not in_sweep:
+                _fail("vidzoo-train", str(exc))
+            failed.append(str(exc))
+            print(f"vidzoo-train: error: job {HydraConfig.get().job.num}: {exc}", file=sys.stderr)
+            return None
         if report is not None and "video_top1" in report:
             print(f"[vidzoo] final: video_top1 {report['video_top1']:.4f} clip_top1 {report['clip_top1']:.4f} "
                   f"-> {Path(cfg.trainer.output_dir) / 'report.json'}")
+        return report
 
     _train()
+    if failed:
+        sys.exit(2)
 
 
 def test_main(argv: list[str] | None = None) -> dict:
     """``vidzoo-test checkpoint=PATH [data.split=2 data.test_clips=10 ...]``: evaluate on the held-out split."""
-    from vidzoo.engine.testing import evaluate_checkpoint, parse_test_args
+    from vidzoo.test_args import parse_test_args
 
-    args = parse_test_args(sys.argv[1:] if argv is None else argv)
+    args = _checked("vidzoo-test", lambda: parse_test_args(sys.argv[1:] if argv is None else argv))
+    from vidzoo.engine.testing import evaluate_checkpoint
+
     return _run_guarded("vidzoo-test", lambda: evaluate_checkpoint(**args))
 
 

@@ -154,17 +154,26 @@ def check_value(key: str, value: Any) -> None:
 
 
 def check_values(cfg: Any, keys: Iterable[str] | None = None) -> None:
-    """Every per-value rule over ``cfg`` (or only ``keys``), then the rules that relate two values."""
+    """Every per-value rule over ``cfg`` (or only the rules of ``keys``)."""
     for key in keys if keys is not None else [*choice_rules(), *VALUE_RULES]:
         check_value(key, get_value(cfg, key))
-    d = cfg.data
-    if d.crop_size > d.resize:
-        raise ConfigValueError(f"data.crop_size={d.crop_size} is larger than data.resize={d.resize} (the short side "
-                               f"it is cropped from); lower data.crop_size or raise data.resize")
+
+
+def check_crop_fits(data: Any) -> None:
+    """``data.crop_size`` must fit in the short side ``data.resize`` it is cropped from."""
+    if data.crop_size > data.resize:
+        raise ConfigValueError(f"data.crop_size={data.crop_size} is larger than data.resize={data.resize} (the short "
+                               f"side it is cropped from); lower data.crop_size or raise data.resize")
+
+
+def check_relations(cfg: Any) -> None:
+    """The rules that relate two values."""
+    check_crop_fits(cfg.data)
     if cfg.sched.min_lr > cfg.optim.lr:
         raise ConfigValueError(f"sched.min_lr={cfg.sched.min_lr} is above optim.lr={cfg.optim.lr}; lower sched.min_lr")
-    if d.time_reversal and d.source != "synthetic":
-        raise ConfigValueError(f"data.time_reversal=true needs data.source=synthetic (got {d.source}); set it to false")
+    if cfg.data.time_reversal and cfg.data.source != "synthetic":
+        raise ConfigValueError(f"data.time_reversal=true needs data.source=synthetic (got {cfg.data.source}); "
+                               f"set it to false")
 
 
 def check_paths(cfg: Any) -> None:
@@ -204,26 +213,67 @@ def check_machine(cfg: Any, trainer_preset: str | None = None) -> None:
         raise ConfigValueError(f"no CUDA device is visible: {reasons[0]}")
 
 
-def check_model(name: str, kwargs: dict[str, Any]) -> None:
-    """``model.name`` is registered and every ``model.kwargs`` key is an argument of its builder."""
-    from vidzoo.models.registry import get_model_info
+def _accepted_keys(builder: Callable[..., Any], callee: str | None) -> list[str]:
+    """The builder's named arguments plus, when it forwards ``**kwargs``, those of the callee a TypeError named."""
+    params = [p for p in inspect.signature(builder).parameters.values() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    names = [p.name for p in params]
+    target = getattr(inspect.getmodule(builder), (callee or "").split(".")[0], None)
+    if callable(target):
+        names += [p.name for p in inspect.signature(target).parameters.values()
+                  if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name not in names]
+    return [n for n in names if n not in ("self", "num_classes")]
 
-    info = get_model_info(name)
-    params = inspect.signature(info.builder).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+
+def _dry_build(name: str, builder: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    """Call the builder on the meta device (no memory, no weights): a misspelt key or a bad value fails here,
+    before any run folder exists. Builders handed a weights file are left to the real build."""
+    import re
+
+    import torch
+
+    if any(k.endswith("_weights") and isinstance(v, str) for k, v in kwargs.items()):
         return
+    try:
+        with torch.device("meta"):
+            builder(num_classes=10, **kwargs)
+    except TypeError as exc:
+        found = re.search(r"(\S+)\(\) got (an unexpected|multiple values for) keyword argument '(\w+)'", str(exc))
+        if not found:
+            raise ConfigValueError(f"model {name!r} cannot be built with model.kwargs {kwargs}: {exc}") from None
+        callee, kind, key = found.groups()
+        if kind == "multiple values for":
+            raise ConfigValueError(f"model {name!r} sets {key!r} itself; remove +model.kwargs.{key}") from None
+        accepted = ", ".join(_accepted_keys(builder, callee))
+        raise ConfigValueError(f"model {name!r} has no argument {key!r} (+model.kwargs.{key}); accepted: "
+                               f"{accepted}") from None
+    except ValueError as exc:
+        raise ConfigValueError(f"model.kwargs of {name!r}: {exc}") from None
+
+
+def check_model(name: str, kwargs: dict[str, Any]) -> None:
+    """``model.name`` is registered and ``model.kwargs`` build it (names and values, checked on the meta device)."""
+    from vidzoo.models.registry import UnknownModelError, get_model_info
+
+    try:
+        info = get_model_info(name)
+    except UnknownModelError as exc:
+        raise ConfigValueError(f"model.name: {exc}") from None
     if "num_classes" in kwargs:
         raise ConfigValueError("model.kwargs.num_classes is set from the dataset's classes; remove it")
-    unknown = sorted(k for k in kwargs if k not in params)
-    if unknown:
-        accepted = ", ".join(p for p in params if p != "num_classes")
-        raise ConfigValueError(f"model {name!r} has no argument {unknown[0]!r} (+model.kwargs.{unknown[0]}); "
-                               f"accepted: {accepted}")
+    params = inspect.signature(info.builder).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(k for k in kwargs if k not in params)
+        if unknown:
+            raise ConfigValueError(f"model {name!r} has no argument {unknown[0]!r} (+model.kwargs.{unknown[0]}); "
+                                   f"accepted: {', '.join(_accepted_keys(info.builder, None))}")
+    if kwargs:
+        _dry_build(name, info.builder, kwargs)
 
 
 def validate_config(cfg: Any, *, trainer_preset: str | None = None, check_files: bool = True) -> None:
     """All rules over a composed training config, cheapest first; the first failure raises ConfigValueError."""
     check_values(cfg)
+    check_relations(cfg)
     if check_files:
         check_paths(cfg)
     check_machine(cfg, trainer_preset)

@@ -13,32 +13,11 @@ from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.evaluation import predict, report_from_predictions
 from vidzoo.engine.experiment import datasets_from_config, pick_device
 from vidzoo.errors import ConfigValueError
+from vidzoo.validation import check_crop_fits
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.loading import load_model
 from vidzoo.engine.plots import plot_confusion
 from vidzoo.engine.trainer import autocast_factory, resolve_precision
-
-_TOP_LEVEL = {"checkpoint", "which", "output", "device", "precision", "progress"}
-
-
-def parse_test_args(argv: list[str]) -> dict[str, Any]:
-    """``key=value`` arguments: ``checkpoint`` (required), ``which``, ``output``, ``device``, ``precision``,
-    ``progress``, and ``data.*`` overrides of the training config."""
-    args: dict[str, Any] = {"data_overrides": []}
-    for a in argv:
-        key, eq, value = a.partition("=")
-        if not eq:
-            raise SystemExit(f"vidzoo-test: error: expected key=value, got {a!r} (e.g. checkpoint=runs/my-run)")
-        if key.startswith("data."):
-            args["data_overrides"].append(a)
-        elif key in _TOP_LEVEL:
-            args[key] = value
-        else:
-            raise SystemExit(f"vidzoo-test: error: unknown argument {key!r}; use one of {sorted(_TOP_LEVEL)} or data.*")
-    if "checkpoint" not in args:
-        raise SystemExit("vidzoo-test: error: checkpoint=PATH is required (a run directory or checkpoint directory)")
-    return args
-
 
 def evaluate_checkpoint(
     checkpoint: str,
@@ -63,6 +42,7 @@ def evaluate_checkpoint(
     except Exception as exc:
         raise ConfigValueError(f"bad data override in {list(data_overrides)}: {str(exc).splitlines()[0]}") from None
     d = cfg.data
+    check_crop_fits(d)
     dev = pick_device(device)
     model, class_names, prep = load_model(ckpt_dir, device=dev)
     bundle = datasets_from_config(d, d.root, seed=cfg.trainer.seed, normalize=True)
