@@ -125,7 +125,7 @@ def validate_or_explain(overrides: list[str], *, multirun: bool = False, prog: s
     from omegaconf import open_dict
 
     from vidzoo.sweep import raw_output_dir, split_sweeps, sweep_variants
-    from vidzoo.validation import validate_config
+    from vidzoo.validation import check_cheap, check_costly
 
     plain = [o for o in overrides if not o.startswith(_HYDRA_FLAGS)]
     try:
@@ -140,8 +140,8 @@ def validate_or_explain(overrides: list[str], *, multirun: bool = False, prog: s
     if multirun and any(o.lstrip("+").startswith("trainer.resume=true") for o in plain):
         _fail(prog, "trainer.resume=true resumes one run; resume a sweep's job without -m, with "
                     "trainer.output_dir=<its job folder>")
-    first = None
-    for variant in variants:
+    composed = []
+    for variant in variants:  # every value's cheap rules first, so a bad value is found before torch loads
         cfg = compose_or_explain(variant, prog, with_hydra=True)
         preset = cfg.hydra.runtime.choices.get("trainer")
         with open_dict(cfg):
@@ -149,9 +149,11 @@ def validate_or_explain(overrides: list[str], *, multirun: bool = False, prog: s
         if multirun and "trainer.output_dir" not in sweeps and raw_output_dir(cfg) != _default_output_dir():
             _fail(prog, f"trainer.output_dir={raw_output_dir(cfg)} would be shared by every job of the sweep; leave "
                         f"it out (each job gets a folder under hydra.sweep.dir) or set hydra.sweep.dir instead")
-        _checked(prog, lambda: validate_config(cfg, trainer_preset=preset))
-        first = first if first is not None else cfg
-    return first
+        _checked(prog, lambda: check_cheap(cfg))
+        composed.append((cfg, preset))
+    for cfg, preset in composed:
+        _checked(prog, lambda: check_costly(cfg, preset))
+    return composed[0][0]
 
 
 def _default_output_dir() -> str:

@@ -205,12 +205,18 @@ def check_machine(cfg: Any, trainer_preset: str | None = None) -> None:
         (t.precision == "fp16", "trainer.precision=fp16 needs a GPU; use bf16 or fp32"),
     ]
     reasons = [why for applies, why in wants_gpu if applies]
-    if not reasons:
-        return
+    if reasons and not cuda_visible():
+        raise ConfigValueError(f"no CUDA device is visible: {reasons[0]}")
+
+
+def cuda_visible() -> bool:
+    """Whether torch sees a CUDA (or ROCm) device; a machine without the driver's device files is answered
+    without importing torch."""
+    if not any(Path(p).exists() for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd")):
+        return False
     import torch
 
-    if not torch.cuda.is_available():
-        raise ConfigValueError(f"no CUDA device is visible: {reasons[0]}")
+    return torch.cuda.is_available()
 
 
 def _accepted_keys(builder: Callable[..., Any], callee: str | None) -> list[str]:
@@ -270,14 +276,24 @@ def check_model(name: str, kwargs: dict[str, Any]) -> None:
         _dry_build(name, info.builder, kwargs)
 
 
-def validate_config(cfg: Any, *, trainer_preset: str | None = None, check_files: bool = True) -> None:
-    """All rules over a composed training config, cheapest first; the first failure raises ConfigValueError."""
+def check_cheap(cfg: Any, *, check_files: bool = True) -> None:
+    """The rules that read only the config (and the file system): values, relations, paths."""
     check_values(cfg)
     check_relations(cfg)
     if check_files:
         check_paths(cfg)
+
+
+def check_costly(cfg: Any, trainer_preset: str | None = None) -> None:
+    """The rules that may import torch: a GPU for GPU-only settings, the model's builder and its keys."""
     check_machine(cfg, trainer_preset)
     check_model(cfg.model.name, dict(cfg.model.kwargs))
+
+
+def validate_config(cfg: Any, *, trainer_preset: str | None = None, check_files: bool = True) -> None:
+    """All rules over a composed training config, cheapest first; the first failure raises ConfigValueError."""
+    check_cheap(cfg, check_files=check_files)
+    check_costly(cfg, trainer_preset)
 
 
 def _optional(rule: tuple[Callable[[Any], bool], str]) -> tuple[Callable[[Any], bool], str]:

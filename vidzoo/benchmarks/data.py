@@ -40,6 +40,7 @@ from vidzoo.data.decoding import build_decoder
 from vidzoo.data.loader import build_loader
 from vidzoo.data.sampling import RandomClipSampler
 from vidzoo.data.transforms import train_transform
+from vidzoo.errors import OneLineArgumentParser
 
 __all__ = ["Result", "build_parser", "format_table", "main", "make_ucf_like_set", "run"]
 
@@ -356,7 +357,7 @@ def format_table(rows: Sequence[Result], workers: int) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="benchmark.py data", description=__doc__.split("\n\n")[0])
+    p = OneLineArgumentParser(prog="benchmark.py data", description=__doc__.split("\n\n")[0])
     p.add_argument("--videos", type=int, default=24, help="videos in the generated set")
     p.add_argument("--min-seconds", type=float, default=4.0)
     p.add_argument("--max-seconds", type=float, default=10.0)
