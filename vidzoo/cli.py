@@ -120,8 +120,8 @@ def _checked(prog: str, fn: Callable[[], Any]) -> Any:
 
 
 def validate_or_explain(overrides: list[str], *, multirun: bool = False, prog: str = "vidzoo-train") -> Any:
-    """Compose and check every value (each value of a sweep once) before anything is created; exit 2 on the
-    first bad one. Returns the first composed job config."""
+    """Compose and check every job of a sweep (of a long sweep: each value once, and the rules relating two
+    values in each job) before anything is created; exit 2 on the first bad value. Returns the first job's config."""
     from omegaconf import open_dict
 
     from vidzoo.sweep import raw_output_dir, split_sweeps, sweep_variants
@@ -130,9 +130,9 @@ def validate_or_explain(overrides: list[str], *, multirun: bool = False, prog: s
     plain = [o for o in overrides if not o.startswith(_HYDRA_FLAGS)]
     try:
         sweeps = split_sweeps(plain)[1]
-        variants = sweep_variants(plain)
+        variants, complete = sweep_variants(plain)
     except Exception:  # not parseable as overrides (or a glob sweep): composition names the bad one
-        sweeps, variants = {}, [plain]
+        sweeps, variants, complete = {}, [plain], True
     if sweeps and not multirun:
         key, values = next(iter(sweeps.items()))
         _fail(prog, f"{key} is given {len(values)} values (a sweep); add -m to run one job per value "
@@ -149,7 +149,7 @@ def validate_or_explain(overrides: list[str], *, multirun: bool = False, prog: s
         if multirun and "trainer.output_dir" not in sweeps and raw_output_dir(cfg) != _default_output_dir():
             _fail(prog, f"trainer.output_dir={raw_output_dir(cfg)} would be shared by every job of the sweep; leave "
                         f"it out (each job gets a folder under hydra.sweep.dir) or set hydra.sweep.dir instead")
-        _checked(prog, lambda: check_cheap(cfg))
+        _checked(prog, lambda: check_cheap(cfg, relations=complete))
         composed.append((cfg, preset))
     for cfg, preset in composed:
         _checked(prog, lambda: check_costly(cfg, preset))

@@ -8,7 +8,9 @@ writes the same table to ``summary.md`` (and ``summary.json``) in the sweep fold
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,8 @@ from omegaconf import DictConfig, OmegaConf
 #: Keys swept by the current ``vidzoo-train -m`` call; they name the job folders.
 SWEPT_KEYS: set[str] = set()
 SUMMARY_FILE = "summary.md"
+#: Sweeps with at most this many jobs have every job's config checked before the first one starts.
+MAX_CHECKED_JOBS = 64
 _SLUG_MAX = 96
 
 
@@ -42,18 +46,19 @@ def split_sweeps(overrides: list[str]) -> tuple[list[str], dict[str, list[str]]]
     return base, sweeps
 
 
-def sweep_variants(overrides: list[str]) -> list[list[str]]:
-    """The override lists that together use every value of every sweep at least once.
-
-    The first value of each sweep forms the first list; each further value replaces its key's first
-    value in a list of its own (one list per value, not per combination, so a long sweep stays cheap).
-    """
+def sweep_variants(overrides: list[str]) -> tuple[list[list[str]], bool]:
+    """``(variants, complete)``: the override lists of every job when a sweep has at most
+    ``MAX_CHECKED_JOBS`` of them (``complete``); otherwise lists that use each value of each sweep once
+    (the first values together, then one list per further value), so a long sweep stays cheap to check."""
     base, sweeps = split_sweeps(overrides)
+    slots = {values[0]: key for key, values in sweeps.items()}
+    if math.prod(len(v) for v in sweeps.values()) <= MAX_CHECKED_JOBS:
+        jobs = [dict(zip(sweeps, combo)) for combo in itertools.product(*sweeps.values())]
+        return [[job[slots[o]] if o in slots else o for o in base] for job in jobs], True
     variants = [base]
     for values in sweeps.values():
-        first = values[0]
-        variants += [[v if o == first else o for o in base] for v in values[1:]]
-    return variants
+        variants += [[v if o == values[0] else o for o in base] for v in values[1:]]
+    return variants, False
 
 
 def job_dirname(task_overrides: Any) -> str:

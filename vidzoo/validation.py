@@ -276,10 +276,11 @@ def check_model(name: str, kwargs: dict[str, Any]) -> None:
         _dry_build(name, info.builder, kwargs)
 
 
-def check_cheap(cfg: Any, *, check_files: bool = True) -> None:
+def check_cheap(cfg: Any, *, check_files: bool = True, relations: bool = True) -> None:
     """The rules that read only the config (and the file system): values, relations, paths."""
     check_values(cfg)
-    check_relations(cfg)
+    if relations:
+        check_relations(cfg)
     if check_files:
         check_paths(cfg)
 
