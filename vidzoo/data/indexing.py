@@ -457,7 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 videos += [r.path for r in result.records]
                 video_root = result.video_root
     except (SplitFileError, ValueError) as err:
-        parser.error(str(err))
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 2
     videos = list(dict.fromkeys(videos))
     cache = Path(args.cache) if args.cache else root / DEFAULT_CACHE_NAME
     report = index_videos(videos, cache, workers=args.workers, progress=not args.no_progress)
