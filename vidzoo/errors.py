@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from typing import Any, Callable, NoReturn, Sequence
 
 
 class ConfigValueError(ValueError):
@@ -17,3 +17,12 @@ class OneLineArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
+
+    def parse_checked(self, argv: Sequence[str] | None, check: Callable[[Any], None]) -> argparse.Namespace:
+        """Parse ``argv``, then run ``check(args)``; a ConfigValueError it raises is reported like a usage error."""
+        args = self.parse_args(argv)
+        try:
+            check(args)
+        except ConfigValueError as exc:
+            self.error(str(exc))
+        return args

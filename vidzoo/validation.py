@@ -237,7 +237,11 @@ def _dry_build(name: str, builder: Callable[..., Any], kwargs: dict[str, Any]) -
 
     import torch
 
-    if any(k.endswith("_weights") and isinstance(v, str) for k, v in kwargs.items()):
+    weights = {k: v for k, v in kwargs.items() if k.endswith("_weights") and isinstance(v, str)}
+    for key, path in weights.items():
+        if path and not Path(path).expanduser().exists():
+            raise ConfigValueError(f"+model.kwargs.{key}={path} does not exist; give a .safetensors file or a run folder")
+    if weights:
         return
     try:
         with torch.device("meta"):

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from vidzoo.data.annotations import SOURCES, SplitFileError, frame_folder_for, load_split
 from vidzoo.data.decoding.frames import FRAME_TEMPLATE, META_FILE
-from vidzoo.errors import ConfigValueError, OneLineArgumentParser
+from vidzoo.errors import OneLineArgumentParser
 from vidzoo.validation import check_prepare_args
 
 log = logging.getLogger(__name__)
@@ -440,11 +440,7 @@ def build_parser() -> OneLineArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """``tools/prepare_dataset.py`` / ``vidzoo-prepare-dataset``; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        check_prepare_args(args)
-    except ConfigValueError as exc:
-        parser.error(str(exc))
+    args = parser.parse_checked(argv, check_prepare_args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     root = Path(args.root).expanduser()
     videos: list[str] = []

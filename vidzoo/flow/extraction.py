@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator, Sequence
 import cv2
 import numpy as np
 
-from vidzoo.errors import ConfigValueError, OneLineArgumentParser
+from vidzoo.errors import OneLineArgumentParser
 from vidzoo.flow import storage
 from vidzoo.validation import check_flow_args
 
@@ -304,11 +304,7 @@ def build_parser() -> OneLineArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point ``vidzoo-extract-flow``; returns the exit status (1 when a video failed)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        check_flow_args(args)
-    except ConfigValueError as exc:
-        parser.error(str(exc))
+    args = parser.parse_checked(argv, check_flow_args)
     videos = read_video_list(args.list_file, args.video_root) if args.list_file else list_videos(args.video_root)
     videos = shard_videos(videos, *args.shard)
     params = {"preset": args.dis_preset} if args.algorithm == "dis" else {}
