@@ -16,7 +16,6 @@ from typing import Any
 
 from vidzoo.errors import ConfigValueError
 
-SOURCES = ("synthetic", "ucf101", "hmdb51", "folder", "csv")
 MODALITIES = ("rgb", "flow", "rgb+flow")
 SAMPLERS = ("random", "segment", "sequence")
 OPTIMIZERS = ("sgd", "adamw")
@@ -33,6 +32,13 @@ def decoders() -> tuple[str, ...]:
     from vidzoo.data.decoding import BACKEND_MODULES
 
     return tuple(BACKEND_MODULES)
+
+
+def sources() -> tuple[str, ...]:
+    """The dataset layouts ``data.source`` may name (those ``vidzoo.data.annotations`` reads)."""
+    from vidzoo.data.annotations import SOURCES
+
+    return tuple(SOURCES)
 
 
 def _is_int(v: Any) -> bool:
@@ -118,7 +124,7 @@ def _is_cuda_index(v: str) -> bool:
 def choice_rules() -> dict[str, tuple[Any, ...]]:
     """key -> the allowed names."""
     return {
-        "data.source": SOURCES, "data.modality": MODALITIES, "data.sampler": SAMPLERS, "data.decoder": decoders(),
+        "data.source": sources(), "data.modality": MODALITIES, "data.sampler": SAMPLERS, "data.decoder": decoders(),
         "optim.name": OPTIMIZERS, "sched.name": SCHEDULES, "trainer.precision": PRECISIONS,
     }
 
