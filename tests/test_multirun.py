@@ -78,3 +78,24 @@ def test_a_two_by_two_sweep_runs_four_jobs_into_four_folders_with_a_summary(synt
     assert "| trainer.seed=1 model=r3d |" in body[3]
     assert "summary.md" in res.stdout and body[0] in res.stdout
     assert not (tmp_path / "runs").exists()  # nothing outside the sweep folder
+
+
+def test_jobs_that_fail_at_run_time_are_listed_and_the_sweep_exits_2(tmp_path):
+    """Split files that name videos that are not there: each job fails with one line, the table says so."""
+    root = tmp_path / "ucf101"
+    (root / "UCF-101" / "Jump").mkdir(parents=True)
+    (root / "ucfTrainTestlist").mkdir()
+    (root / "ucfTrainTestlist" / "classInd.txt").write_text("1 Jump\n")
+    for split in (1, 2):
+        (root / "ucfTrainTestlist" / f"trainlist0{split}.txt").write_text(f"Jump/v_Jump_g0{split}_c01.avi 1\n")
+        (root / "ucfTrainTestlist" / f"testlist0{split}.txt").write_text(f"Jump/v_Jump_g0{split}_c02.avi\n")
+    sweep_dir = tmp_path / "sweep"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    res = subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), "-m", "data=ucf101", f"data.root={root}",
+                          "data.split=1,2", "data.num_workers=0", f"hydra.sweep.dir={sweep_dir}"],
+                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("vidzoo-train: error: job ")]
+    assert res.returncode == 2 and len(errors) == 2 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    rows = json.loads((sweep_dir / "summary.json").read_text())
+    assert [r["video_top1"] for r in rows] == [None, None]
+    assert "| 1 | data.split=2 | failed | failed |" in (sweep_dir / "summary.md").read_text()

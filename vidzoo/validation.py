@@ -177,6 +177,8 @@ def check_relations(cfg: Any) -> None:
     check_crop_fits(cfg.data)
     if cfg.sched.min_lr > cfg.optim.lr:
         raise ConfigValueError(f"sched.min_lr={cfg.sched.min_lr} is above optim.lr={cfg.optim.lr}; lower sched.min_lr")
+    if cfg.data.source == "synthetic" and cfg.data.split != 1:
+        raise ConfigValueError(f"data.split={cfg.data.split}: the synthetic dataset has only split 1")
     if cfg.data.time_reversal and cfg.data.source != "synthetic":
         raise ConfigValueError(f"data.time_reversal=true needs data.source=synthetic (got {cfg.data.source}); "
                                f"set it to false")
