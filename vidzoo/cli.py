@@ -1,8 +1,10 @@
 """Command-line entry points: ``vidzoo-train`` (Hydra), ``vidzoo-test`` and the tool wrappers.
 
-Hydra is imported here and nowhere else. Errors a user can fix (a misspelt key, an
-unknown model, a missing split file, a checkpoint of another model) are printed as one
-line naming the thing and the fix, and the process exits with status 2.
+Hydra is imported here and in :mod:`vidzoo.sweep` (multirun) only. Every value is checked by
+:mod:`vidzoo.validation` when the config is composed, before Hydra makes a run folder. Errors a
+user can fix (a misspelt key, a value out of range, an unknown model, a missing split file, a
+checkpoint of another model) are printed as one line naming the thing and the fix, and the
+process exits with status 2.
 """
 
 from __future__ import annotations
@@ -137,7 +139,7 @@ def validate_or_explain(overrides: list[str], *, multirun: bool = False, prog: s
         key, values = next(iter(sweeps.items()))
         _fail(prog, f"{key} is given {len(values)} values (a sweep); add -m to run one job per value "
                     f"(vidzoo-train -m ...) or give one value")
-    if multirun and any(o.lstrip("+").startswith("trainer.resume=true") for o in plain):
+    if multirun and any(o.lstrip("+").lower().startswith("trainer.resume=true") for o in plain):
         _fail(prog, "trainer.resume=true resumes one run; resume a sweep's job without -m, with "
                     "trainer.output_dir=<its job folder>")
     composed = []
