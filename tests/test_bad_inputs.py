@@ -60,6 +60,7 @@ CASES = [
     ("vidzoo-train", ["data=ucf101", "data.root={ds}", "data.time_reversal=true"], "data.time_reversal"),
     ("vidzoo-train", ["data=ucf101", "data.root={ds}", "data.num_frames=0"], "data.num_frames"),
     ("vidzoo-train", ["trainer.output_dir={file}"], "trainer.output_dir"),
+    ("vidzoo-train", ["data=ucf101", "data.root={ds}", "+data.extra.split_dri=lists"], "accepted: split_dir"),
     # sweeps
     ("vidzoo-train", ["trainer.seed=0,1"], "-m"),
     ("vidzoo-train", ["-m", "trainer.seed=0,1", "data.num_frames=8,0", *TINY], "data.num_frames"),

@@ -184,6 +184,23 @@ def check_relations(cfg: Any) -> None:
                                f"set it to false")
 
 
+def check_extra(data: Any) -> None:
+    """``+data.extra.KEY``: keyword arguments of ``vidzoo.data.annotations.load_split`` (none for synthetic)."""
+    extra = sorted(dict(data.extra))
+    if not extra:
+        return
+    if data.source == "synthetic":
+        raise ConfigValueError(f"data.source=synthetic takes no data.extra arguments (got {', '.join(extra)}); remove them")
+    from vidzoo.data.annotations import load_split
+
+    accepted = [p.name for p in inspect.signature(load_split).parameters.values()
+                if p.kind is p.KEYWORD_ONLY and p.name not in ("skip_missing", "check_files")]
+    unknown = [k for k in extra if k not in accepted]
+    if unknown:
+        raise ConfigValueError(f"data.extra has no key {unknown[0]!r} (+data.extra.{unknown[0]}); accepted: "
+                               f"{', '.join(accepted)}")
+
+
 def check_paths(cfg: Any) -> None:
     """``data.root`` / ``data.flow_root``: a real dataset needs an existing root folder; no path may be a file."""
     d = cfg.data
@@ -291,6 +308,7 @@ def check_model(name: str, kwargs: dict[str, Any]) -> None:
 def check_cheap(cfg: Any, *, check_files: bool = True, relations: bool = True) -> None:
     """The rules that read only the config (and the file system): values, relations, paths."""
     check_values(cfg)
+    check_extra(cfg.data)
     if relations:
         check_relations(cfg)
     if check_files:
