@@ -26,6 +26,7 @@ def test_the_default_dataclass_config_passes():
     (Config(data=DataConfig(decoder="ffmpeg")), "data.decoder"),
     (Config(optim=OptimConfig(lr=-1.0)), "optim.lr"),
     (Config(data=DataConfig(source="ucf101")), "data.root"),
+    (Config(data=DataConfig(test_crops=10)), "data.test_crops=10 with data.modality=rgb"),
 ])
 def test_a_bad_dataclass_value_names_its_key(cfg, key):
     with pytest.raises(ConfigValueError, match=key):
@@ -36,7 +37,7 @@ def test_value_rules_take_the_edges_they_name():
     check_value("data.test_crops", 3)
     check_value("data.num_workers", 0)
     check_value("trainer.device", "cuda:1")
-    for key, value in [("data.test_crops", 5), ("data.num_workers", -1), ("trainer.device", "cuda:x"),
+    for key, value in [("data.test_crops", 7), ("data.num_workers", -1), ("trainer.device", "cuda:x"),
                        ("optim.momentum", 1.0), ("data.batch_size", True)]:
         with pytest.raises(ConfigValueError, match=key):
             check_value(key, value)
@@ -50,6 +51,18 @@ def test_builder_keys_are_checked_through_forwarded_kwargs():
         check_model("c3d", {"widths": [1] * 8})
     with pytest.raises(ConfigValueError, match="does not exist"):
         check_model("cnn_lstm_small", {"encoder_weights": "/no/such/file.safetensors"})
+
+
+@pytest.mark.parametrize("group", ["model", "experiment"])
+def test_every_shipped_config_passes_validation(group):
+    """A rule that refuses a config the project ships is a wrong rule (or a broken config)."""
+    from vidzoo.cli import compose_job
+    from vidzoo.validation import check_costly
+
+    for name in sorted(p.stem for p in (REPO / "configs" / group).glob("*.yaml")):
+        cfg, preset = compose_job([f"{group}={name}"])
+        check_cheap(cfg, check_files=False)
+        check_costly(cfg, preset)
 
 
 def _run(*cmd: str) -> subprocess.CompletedProcess:

@@ -104,6 +104,17 @@ def compose_or_explain(overrides: list[str], prog: str = "vidzoo-train", *, with
             GlobalHydra.instance().clear()
 
 
+def compose_job(overrides: list[str], prog: str = "vidzoo-train") -> tuple[Any, str | None]:
+    """The composed job config (without the ``hydra`` node) and the name of the trainer preset it picked."""
+    from omegaconf import open_dict
+
+    cfg = compose_or_explain(overrides, prog, with_hydra=True)
+    preset = cfg.hydra.runtime.choices.get("trainer")
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg, preset
+
+
 def _run_guarded(prog: str, fn: Callable[[], Any]) -> Any:
     try:
         return fn()
@@ -124,8 +135,6 @@ def _checked(prog: str, fn: Callable[[], Any]) -> Any:
 def validate_or_explain(overrides: list[str], *, multirun: bool = False, prog: str = "vidzoo-train") -> Any:
     """Compose and check every job of a sweep (of a long sweep: each value once, and the rules relating two
     values in each job) before anything is created; exit 2 on the first bad value. Returns the first job's config."""
-    from omegaconf import open_dict
-
     from vidzoo.sweep import raw_output_dir, split_sweeps, sweep_variants
     from vidzoo.validation import check_cheap, check_costly
 
@@ -144,10 +153,7 @@ def validate_or_explain(overrides: list[str], *, multirun: bool = False, prog: s
                     "trainer.output_dir=<its job folder>")
     composed = []
     for variant in variants:  # every value's cheap rules first, so a bad value is found before torch loads
-        cfg = compose_or_explain(variant, prog, with_hydra=True)
-        preset = cfg.hydra.runtime.choices.get("trainer")
-        with open_dict(cfg):
-            del cfg["hydra"]
+        cfg, preset = compose_job(variant, prog)
         if multirun and "trainer.output_dir" not in sweeps and raw_output_dir(cfg) != _default_output_dir():
             _fail(prog, f"trainer.output_dir={raw_output_dir(cfg)} would be shared by every job of the sweep; leave "
                         f"it out (each job gets a folder under hydra.sweep.dir) or set hydra.sweep.dir instead")

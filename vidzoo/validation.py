@@ -21,7 +21,9 @@ SAMPLERS = ("random", "segment", "sequence")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-TEST_CROPS = (1, 3)
+#: ``data.test_crops`` per ``data.modality``: the RGB clip path takes a centre or three crops, the flow path
+#: (flow, rgb+flow) also the five and ten crops (corners, centre, and their flips) of the two-stream papers.
+TEST_CROPS = {"rgb": (1, 3), "flow": (1, 3, 5, 10), "rgb+flow": (1, 3, 5, 10)}
 CHECKPOINT_CHOICES = ("best", "last")
 #: The trainer preset that only makes sense with a GPU (bf16, channels_last_3d, torch.compile).
 GPU_PRESET = "gpu_fast"
@@ -81,7 +83,7 @@ VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "data.resize": _POSITIVE,
     "data.crop_size": _POSITIVE,
     "data.test_clips": _POSITIVE,
-    "data.test_crops": ((lambda v: v in TEST_CROPS and _is_int(v)), "1 (centre crop) or 3 (three crops)"),
+    "data.test_crops": ((lambda v: _is_int(v) and v in (1, 3, 5, 10)), "1, 3, 5 or 10 (5 and 10: flow modalities)"),
     "data.flow_length": _POSITIVE,
     "data.seq_clips": _POSITIVE,
     "data.batch_size": _POSITIVE,
@@ -165,16 +167,21 @@ def check_values(cfg: Any, keys: Iterable[str] | None = None) -> None:
         check_value(key, get_value(cfg, key))
 
 
-def check_crop_fits(data: Any) -> None:
-    """``data.crop_size`` must fit in the short side ``data.resize`` it is cropped from."""
+def check_views(data: Any) -> None:
+    """``data.crop_size`` fits in the short side ``data.resize`` it is cropped from, and the modality's
+    data path can cut ``data.test_crops`` crops."""
     if data.crop_size > data.resize:
         raise ConfigValueError(f"data.crop_size={data.crop_size} is larger than data.resize={data.resize} (the short "
                                f"side it is cropped from); lower data.crop_size or raise data.resize")
+    crops = TEST_CROPS.get(data.modality, ())
+    if data.test_crops not in crops:
+        raise ConfigValueError(f"data.test_crops={data.test_crops} with data.modality={data.modality}: "
+                               f"choose one of {', '.join(map(str, crops))}")
 
 
 def check_relations(cfg: Any) -> None:
     """The rules that relate two values."""
-    check_crop_fits(cfg.data)
+    check_views(cfg.data)
     if cfg.sched.min_lr > cfg.optim.lr:
         raise ConfigValueError(f"sched.min_lr={cfg.sched.min_lr} is above optim.lr={cfg.optim.lr}; lower sched.min_lr")
     if cfg.data.source == "synthetic" and cfg.data.split != 1:

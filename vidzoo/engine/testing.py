@@ -13,7 +13,7 @@ from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.evaluation import predict, report_from_predictions
 from vidzoo.engine.experiment import datasets_from_config, pick_device
 from vidzoo.errors import ConfigValueError
-from vidzoo.validation import check_crop_fits
+from vidzoo.validation import check_views
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.loading import load_model
 from vidzoo.engine.plots import plot_confusion
@@ -42,7 +42,7 @@ def evaluate_checkpoint(
     except Exception as exc:
         raise ConfigValueError(f"bad data override in {list(data_overrides)}: {str(exc).splitlines()[0]}") from None
     d = cfg.data
-    check_crop_fits(d)
+    check_views(d)
     dev = pick_device(device)
     model, class_names, prep = load_model(ckpt_dir, device=dev)
     bundle = datasets_from_config(d, d.root, seed=cfg.trainer.seed, normalize=True)
