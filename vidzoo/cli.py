@@ -238,15 +238,17 @@ def test_main(argv: list[str] | None = None) -> dict:
     return _run_guarded("vidzoo-test", lambda: evaluate_checkpoint(**args))
 
 
-def extract_flow_main() -> None:
-    """``vidzoo-extract-flow``: see ``tools/extract_flow.py``."""
-    from vidzoo.flow.extraction import main
+def extract_flow_main(argv: list[str] | None = None) -> None:
+    """``vidzoo-extract-flow``: see ``tools/extract_flow.py``; flags out of range are one line, exit 2."""
+    from vidzoo.flow.extraction import build_parser, run
+    from vidzoo.validation import check_flow_args
 
-    raise SystemExit(main())
+    raise SystemExit(run(build_parser().parse_checked(argv, check_flow_args)))
 
 
-def prepare_dataset_main() -> None:
-    """``vidzoo-prepare-dataset``: see ``tools/prepare_dataset.py``."""
-    from vidzoo.data.indexing import main
+def prepare_dataset_main(argv: list[str] | None = None) -> None:
+    """``vidzoo-prepare-dataset``: see ``tools/prepare_dataset.py``; flags out of range are one line, exit 2."""
+    from vidzoo.data.indexing import build_parser, run
+    from vidzoo.validation import check_prepare_args
 
-    raise SystemExit(main())
+    raise SystemExit(run(build_parser().parse_checked(argv, check_prepare_args)))

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -34,7 +35,6 @@ from tqdm import tqdm
 from vidzoo.data.annotations import SOURCES, SplitFileError, frame_folder_for, load_split
 from vidzoo.data.decoding.frames import FRAME_TEMPLATE, META_FILE
 from vidzoo.errors import OneLineArgumentParser
-from vidzoo.validation import check_prepare_args
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ __all__ = [
 
 CACHE_VERSION = 1
 DEFAULT_CACHE_NAME = "vidzoo_index.json"
+PROG = "vidzoo-prepare-dataset"
 PROBLEM_STATUSES = ("missing", "empty", "zero_length", "unreadable", "truncated")
 TRUNCATION_TOLERANCE = 2  # frames a header may overcount before a file counts as truncated (or 10%)
 
@@ -417,7 +418,7 @@ def format_report(report: IndexReport, max_listed: int = 20) -> str:
 
 def build_parser() -> OneLineArgumentParser:
     p = OneLineArgumentParser(
-        prog="vidzoo-prepare-dataset",
+        prog=PROG,
         description="Index a video dataset once (duration, fps, frames, size, codec; missing/broken videos), "
         "cache the index, and optionally extract JPEG frame folders.",
     )
@@ -438,9 +439,12 @@ def build_parser() -> OneLineArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``tools/prepare_dataset.py`` / ``vidzoo-prepare-dataset``; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_checked(argv, check_prepare_args)
+    """Parse ``argv`` and :func:`run`; ``vidzoo-prepare-dataset`` (vidzoo.cli) also range-checks the flags first."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Index (and optionally extract frames) as the parsed flags say; returns the exit status."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     root = Path(args.root).expanduser()
     videos: list[str] = []
@@ -453,7 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 videos += [r.path for r in result.records]
                 video_root = result.video_root
     except (SplitFileError, ValueError) as err:
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
     videos = list(dict.fromkeys(videos))
     cache = Path(args.cache) if args.cache else root / DEFAULT_CACHE_NAME
