@@ -5,8 +5,8 @@ The public surface::
     from vidzoo import build_model, list_models, load_model
     model, class_names, preprocessing = load_model("runs/my-run")
 
-The names are imported on first use, so ``import vidzoo.config`` or ``vidzoo.validation`` (what a
-command line needs to reject a bad value) does not pay for importing torch and every model family.
+The names are resolved on first use (PEP 562), so subpackages that need no torch
+(``vidzoo.eval``) import without it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 __all__ = ["LoadedModel", "build_model", "list_models", "load_model"]
 __version__ = "0.1.0"
 
-_PUBLIC = {
+_LAZY = {
     "LoadedModel": "vidzoo.engine.loading",
     "load_model": "vidzoo.engine.loading",
     "build_model": "vidzoo.models.registry",
@@ -26,10 +26,12 @@ _PUBLIC = {
 
 
 def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'vidzoo' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_PUBLIC])
+    return sorted(list(globals()) + list(_LAZY))

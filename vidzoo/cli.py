@@ -202,7 +202,7 @@ def train_main() -> None:
     failed: list[str] = []
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base=None)
-    def _train(cfg) -> dict | None:
+    def _train(cfg) -> dict:
         from vidzoo.engine.experiment import run_training
 
         in_sweep = sweep.in_multirun()
@@ -217,11 +217,11 @@ def train_main() -> None:
                 _fail("vidzoo-train", str(exc))
             failed.append(str(exc))
             print(f"vidzoo-train: error: job {HydraConfig.get().job.num}: {exc}", file=sys.stderr)
-            return None
+            return {"run": str(cfg.trainer.output_dir), "error": str(exc)}
         if report is not None and "video_top1" in report:
             print(f"[vidzoo] final: video_top1 {report['video_top1']:.4f} clip_top1 {report['clip_top1']:.4f} "
                   f"-> {Path(cfg.trainer.output_dir) / 'report.json'}")
-        return report
+        return {"run": str(cfg.trainer.output_dir), **{k: (report or {}).get(k) for k in ("video_top1", "clip_top1")}}
 
     _train()
     if failed:

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from vidzoo.models.registry import get_model_info, list_models
-from vidzoo.errors import OneLineArgumentParser
+from vidzoo.arguments import OneLineArgumentParser
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_FILE = REPO / "results" / "synthetic_cpu.json"

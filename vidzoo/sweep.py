@@ -2,8 +2,9 @@
 
 ``vidzoo-train -m trainer.seed=0,1 model=c3d,r3d`` runs one job per combination. Each job trains into
 its own folder ``<hydra.sweep.dir>/<job.num>_<swept key=value ...>``; after the last job
-:class:`SweepSummary` prints one row per job (the swept values, video_top1, clip_top1, run folder) and
-writes the same table to ``summary.md`` (and ``summary.json``) in the sweep folder.
+:class:`SweepSummary` prints one row per job (the overrides that differ, video_top1, clip_top1, run
+folder) and writes the same table to ``summary.md`` (and ``summary.json``) in the sweep folder. It reads
+no file a job wrote: the rows come from what each job returned (Hydra's launcher in this process).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -91,25 +93,6 @@ def use_job_dir(cfg: DictConfig, default_output_dir: str) -> None:
         cfg.trainer.output_dir = HydraConfig.get().runtime.output_dir
 
 
-def _job_row(job_dir: Path) -> dict[str, Any]:
-    hydra_cfg = OmegaConf.load(job_dir / ".hydra" / "hydra.yaml").hydra
-    chosen = str(OmegaConf.load(job_dir / ".hydra" / "config.yaml").trainer._get_node("output_dir")._value())
-    run = job_dir if "${" in chosen else Path(chosen)  # a swept trainer.output_dir is the run folder itself
-    row: dict[str, Any] = {"job": int(hydra_cfg.job.num), "overrides": list(hydra_cfg.overrides.task),
-                           "video_top1": None, "clip_top1": None, "run": str(run)}
-    report = run / "report.json"
-    if report.is_file():
-        data = json.loads(report.read_text())
-        row.update(video_top1=data.get("video_top1"), clip_top1=data.get("clip_top1"))
-    return row
-
-
-def collect_jobs(sweep_dir: Path) -> list[dict[str, Any]]:
-    """One row per job folder under ``sweep_dir`` (any folder holding ``.hydra/hydra.yaml``), by job number."""
-    rows = [_job_row(p.parent.parent) for p in sweep_dir.glob("*/.hydra/hydra.yaml")]
-    return sorted(rows, key=lambda r: r["job"])
-
-
 def format_table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table: the overrides that differ between jobs, video_top1, clip_top1, run folder."""
     common = set.intersection(*(set(r["overrides"]) for r in rows)) if rows else set()
@@ -124,12 +107,27 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 
 class SweepSummary(Callback):
-    """Hydra callback: after a multirun, print the jobs' table and write it to ``<sweep dir>/summary.md``."""
+    """Hydra callback: collects each job's result, and after the multirun prints the table and writes it to
+    ``<sweep dir>/summary.md`` (rows also as ``summary.json``). A job's result is what the task returned:
+    ``{"run", "video_top1", "clip_top1"}``, or ``{"run", "error"}`` for a job that stopped on bad input."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        if config.hydra.mode != RunMode.MULTIRUN:
+            return
+        done = job_return.status == JobStatus.COMPLETED and isinstance(job_return.return_value, dict)
+        result = job_return.return_value if done else {}
+        self.rows.append({"job": int(config.hydra.job.num), "overrides": list(job_return.overrides or []),
+                          "video_top1": result.get("video_top1"), "clip_top1": result.get("clip_top1"),
+                          "run": result.get("run", str(config.hydra.runtime.output_dir))})
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        rows = collect_jobs(sweep_dir)
+        rows = sorted(self.rows, key=lambda r: r["job"])
         table = format_table(rows)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
         (sweep_dir / SUMMARY_FILE).write_text(table + "\n")
         (sweep_dir / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
         print(f"[vidzoo] sweep of {len(rows)} jobs -> {sweep_dir / SUMMARY_FILE}\n{table}")

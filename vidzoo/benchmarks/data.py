@@ -36,11 +36,11 @@ import torch
 
 from vidzoo.data.annotations import VideoRecord
 from vidzoo.data.dataset import VideoDataset
+from vidzoo.arguments import OneLineArgumentParser
 from vidzoo.data.decoding import build_decoder
 from vidzoo.data.loader import build_loader
 from vidzoo.data.sampling import RandomClipSampler
 from vidzoo.data.transforms import train_transform
-from vidzoo.errors import OneLineArgumentParser
 
 __all__ = ["Result", "build_parser", "format_table", "main", "make_ucf_like_set", "run"]
 

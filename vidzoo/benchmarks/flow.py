@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from vidzoo.flow.extraction import iter_rgb_frames, make_flow_fn
-from vidzoo.errors import OneLineArgumentParser
+from vidzoo.arguments import OneLineArgumentParser
 
 ALGORITHMS = (("tvl1", {}), ("farneback", {}), ("dis", {"preset": "fast"}), ("dis", {"preset": "medium"}))
 

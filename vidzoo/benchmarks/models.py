@@ -21,7 +21,7 @@ from torch import nn
 from torchvision.models import video as tv_video
 
 from vidzoo.models import build_model
-from vidzoo.errors import OneLineArgumentParser
+from vidzoo.arguments import OneLineArgumentParser
 
 _TORCHVISION: dict[str, Callable[..., nn.Module]] = {
     "r3d_18": tv_video.r3d_18,

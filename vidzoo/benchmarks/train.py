@@ -28,7 +28,7 @@ from vidzoo.engine.experiment import build_optimizer
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.trainer import autocast_factory
 from vidzoo.models.registry import build_model
-from vidzoo.errors import OneLineArgumentParser
+from vidzoo.arguments import OneLineArgumentParser
 
 #: Peak dense bf16 tensor-core rates (FLOP/s) from the vendors' data sheets, by device-name fragment.
 PEAK_BF16 = {"H200": 989e12, "H100 SXM": 989e12, "H100 NVL": 835e12, "H100 PCIe": 756e12, "H100": 989e12,

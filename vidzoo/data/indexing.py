@@ -32,9 +32,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from vidzoo.arguments import OneLineArgumentParser
 from vidzoo.data.annotations import SOURCES, SplitFileError, frame_folder_for, load_split
 from vidzoo.data.decoding.frames import FRAME_TEMPLATE, META_FILE
-from vidzoo.errors import OneLineArgumentParser
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator, Sequence
 import cv2
 import numpy as np
 
-from vidzoo.errors import OneLineArgumentParser
+from vidzoo.arguments import OneLineArgumentParser
 from vidzoo.flow import storage
 
 PROG = "vidzoo-extract-flow"
