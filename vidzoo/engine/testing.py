@@ -13,7 +13,6 @@ from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.evaluation import predict, report_from_predictions
 from vidzoo.engine.experiment import datasets_from_config, pick_device
 from vidzoo.errors import ConfigValueError
-from vidzoo.validation import check_views
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.loading import load_model
 from vidzoo.engine.plots import plot_confusion
@@ -30,6 +29,7 @@ def evaluate_checkpoint(
 ) -> dict:
     """Evaluate ``checkpoint`` on the test split its training config names (overridable by ``data.*``)."""
     from vidzoo.data.loader import build_loader
+    from vidzoo.validation import check_views
 
     ckpt_dir = ckpt.resolve_checkpoint(checkpoint, which)
     meta = ckpt.read_meta(ckpt_dir)
@@ -42,8 +42,8 @@ def evaluate_checkpoint(
     except Exception as exc:
         raise ConfigValueError(f"bad data override in {list(data_overrides)}: {str(exc).splitlines()[0]}") from None
     d = cfg.data
-    check_views(d)
     dev = pick_device(device)
+    check_views(d)  # the data.* overrides against the stored crop size and modality
     model, class_names, prep = load_model(ckpt_dir, device=dev)
     bundle = datasets_from_config(d, d.root, seed=cfg.trainer.seed, normalize=True)
     if list(bundle.class_names) != class_names:
