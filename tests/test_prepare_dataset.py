@@ -83,4 +83,4 @@ def test_thin_cli_script_runs(tmp_path):
 def test_bad_root_names_the_problem(tmp_path, capsys):
     assert main(["--source", "ucf101", "--root", str(tmp_path), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("prepare_dataset: error: cannot find the split dir under") and "data.root" in err
+    assert err.startswith("vidzoo-prepare-dataset: error: cannot find the split dir under") and "data.root" in err

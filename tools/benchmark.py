@@ -19,7 +19,9 @@ SUITES = ("data", "flow", "models", "train", "metrics", "streaming")
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in SUITES:
-        sys.exit(f"usage: benchmark.py {{{'|'.join(SUITES)}}} [options]  (see --help of each)")
+        print(f"benchmark.py: error: the first argument is a suite, one of {', '.join(SUITES)} (got "
+              f"{argv[0] if argv else 'none'}); e.g. benchmark.py models --help", file=sys.stderr)
+        sys.exit(2)
     module = importlib.import_module(f"vidzoo.benchmarks.{argv[0]}")
     module.main(argv[1:])
 

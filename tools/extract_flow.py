@@ -3,9 +3,7 @@
 Same as the ``vidzoo-extract-flow`` console script; the logic lives in :mod:`vidzoo.flow.extraction`.
 """
 
-import sys
-
-from vidzoo.flow.extraction import main
+from vidzoo.cli import extract_flow_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    extract_flow_main()

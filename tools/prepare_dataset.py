@@ -2,13 +2,11 @@
 
     python tools/prepare_dataset.py --source ucf101 --root data/ucf101 --split 1 2 3
     python tools/prepare_dataset.py --source hmdb51 --root data/hmdb51 --frames rawframes --short-side 128
+
+Same as the ``vidzoo-prepare-dataset`` console script.
 """
 
-from __future__ import annotations
-
-import sys
-
-from vidzoo.data.indexing import main
+from vidzoo.cli import prepare_dataset_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    prepare_dataset_main()

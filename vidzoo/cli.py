@@ -1,8 +1,10 @@
 """Command-line entry points: ``vidzoo-train`` (Hydra), ``vidzoo-test`` and the tool wrappers.
 
-Hydra is imported here and nowhere else. Errors a user can fix (a misspelt key, an
-unknown model, a missing split file, a checkpoint of another model) are printed as one
-line naming the thing and the fix, and the process exits with status 2.
+Hydra is imported here and in :mod:`vidzoo.sweep` (multirun) only. Every value is checked by
+:mod:`vidzoo.validation` when the config is composed, before Hydra makes a run folder. Errors a
+user can fix (a misspelt key, a value out of range, an unknown model, a missing split file, a
+checkpoint of another model) are printed as one line naming the thing and the fix, and the
+process exits with status 2.
 """
 
 from __future__ import annotations
@@ -71,8 +73,14 @@ def explain_override_error(override: str, base_cfg: Any) -> str:
     return f"unknown config key {key!r} in override {override!r}; {hint}"
 
 
-def compose_or_explain(overrides: list[str], prog: str = "vidzoo-train", config_name: str = "config") -> Any:
-    """Compose ``configs/<config_name>.yaml`` like Hydra does; on failure, name the first bad override and exit."""
+def compose_or_explain(
+    overrides: list[str], prog: str = "vidzoo-train", config_name: str = "config", *, with_hydra: bool = False
+) -> Any:
+    """Compose ``configs/<config_name>.yaml`` like Hydra does; on failure, name the first bad override and exit.
+
+    ``with_hydra=True`` keeps the ``hydra`` node (its ``runtime.choices`` say which config file of each
+    group was picked); the default returns the job config alone.
+    """
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -83,7 +91,7 @@ def compose_or_explain(overrides: list[str], prog: str = "vidzoo-train", config_
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
         try:
-            return compose(config_name=config_name, overrides=plain)
+            return compose(config_name=config_name, overrides=plain, return_hydra_config=with_hydra)
         except Exception:
             base = compose(config_name=config_name)
             for i in range(len(plain)):
@@ -99,6 +107,17 @@ def compose_or_explain(overrides: list[str], prog: str = "vidzoo-train", config_
             GlobalHydra.instance().clear()
 
 
+def compose_job(overrides: list[str], prog: str = "vidzoo-train") -> tuple[Any, str | None]:
+    """The composed job config (without the ``hydra`` node) and the name of the trainer preset it picked."""
+    from omegaconf import open_dict
+
+    cfg = compose_or_explain(overrides, prog, with_hydra=True)
+    preset = cfg.hydra.runtime.choices.get("trainer")
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg, preset
+
+
 def _run_guarded(prog: str, fn: Callable[[], Any]) -> Any:
     try:
         return fn()
@@ -106,25 +125,109 @@ def _run_guarded(prog: str, fn: Callable[[], Any]) -> Any:
         _fail(prog, str(exc))
 
 
+def _checked(prog: str, fn: Callable[[], Any]) -> Any:
+    """``fn()``, with a ConfigValueError turned into one line and exit 2 (without importing torch to catch it)."""
+    from vidzoo.errors import ConfigValueError
+
+    try:
+        return fn()
+    except ConfigValueError as exc:
+        _fail(prog, str(exc))
+
+
+def validate_or_explain(overrides: list[str], *, multirun: bool = False, prog: str = "vidzoo-train") -> Any:
+    """Compose and check every job of a sweep (of a long sweep: each value once, and the rules relating two
+    values in each job) before anything is created; exit 2 on the first bad value. Returns the first job's config."""
+    from vidzoo.sweep import raw_output_dir, split_sweeps, sweep_variants
+    from vidzoo.validation import check_cheap, check_costly
+
+    plain = [o for o in overrides if not o.startswith(_HYDRA_FLAGS)]
+    try:
+        sweeps = split_sweeps(plain)[1]
+        variants, complete = sweep_variants(plain)
+    except Exception:  # not parseable as overrides (or a glob sweep): composition names the bad one
+        sweeps, variants, complete = {}, [plain], True
+    if sweeps and not multirun:
+        key, values = next(iter(sweeps.items()))
+        _fail(prog, f"{key} is given {len(values)} values (a sweep); add -m to run one job per value "
+                    f"(vidzoo-train -m ...) or give one value")
+    if multirun and any(o.lstrip("+").lower().startswith("trainer.resume=true") for o in plain):
+        _fail(prog, "trainer.resume=true resumes one run; resume a sweep's job without -m, with "
+                    "trainer.output_dir=<its job folder>")
+    composed = []
+    for variant in variants:  # every value's cheap rules first, so a bad value is found before torch loads
+        cfg, preset = compose_job(variant, prog)
+        if multirun and "trainer.output_dir" not in sweeps and raw_output_dir(cfg) != _default_output_dir():
+            _fail(prog, f"trainer.output_dir={raw_output_dir(cfg)} would be shared by every job of the sweep; leave "
+                        f"it out (each job gets a folder under hydra.sweep.dir) or set hydra.sweep.dir instead")
+        _checked(prog, lambda: check_cheap(cfg, relations=complete))
+        composed.append((cfg, preset))
+    for cfg, preset in composed:
+        _checked(prog, lambda: check_costly(cfg, preset))
+    return composed[0][0]
+
+
+def _default_output_dir() -> str:
+    from vidzoo.config import TrainerConfig
+
+    return TrainerConfig.output_dir
+
+
+def _hydra_command_line(argv: list[str]) -> tuple[list[str], bool, bool]:
+    """``(overrides, multirun, runs_a_job)`` as Hydra reads ``argv``; ``runs_a_job`` is false for --help,
+    --cfg, --info and the other flags that only print."""
+    from hydra._internal.utils import get_args_parser
+
+    args, _ = get_args_parser().parse_known_args(argv)
+    prints = args.help or args.hydra_help or args.cfg or args.info or args.shell_completion
+    return list(args.overrides), bool(args.multirun), not prints
+
+
 def train_main() -> None:
-    """``vidzoo-train [key=value ...]``: Hydra entry point for the shared trainer."""
+    """``vidzoo-train [-m] [key=value ...]``: Hydra entry point for the shared trainer (``-m``: one job per
+    combination of the swept values, then a summary table)."""
     import hydra
+    from hydra.core.hydra_config import HydraConfig
 
+    from vidzoo import sweep
     from vidzoo.config import register_configs
+    from vidzoo.validation import validate_config
 
-    if not any(a in ("-h", "--help", "--hydra-help") for a in sys.argv[1:]):
-        compose_or_explain(sys.argv[1:])
+    argv = sys.argv[1:]
+    overrides, multirun, runs_a_job = _hydra_command_line(argv)
+    if runs_a_job:
+        validate_or_explain(overrides, multirun=multirun)
+        sweep.SWEPT_KEYS.update(sweep.split_sweeps(overrides)[1])
+    elif not any(a in ("-h", "--help", "--hydra-help") for a in argv):
+        compose_or_explain(overrides)
     register_configs()
+    sweep.register_resolvers()
+    failed: list[str] = []
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base=None)
-    def _train(cfg) -> None:
+    def _train(cfg) -> dict:
         from vidzoo.engine.experiment import run_training
 
-        report = _run_guarded("vidzoo-train", lambda: run_training(cfg, _hydra_record(cfg)))
+        in_sweep = sweep.in_multirun()
+        if in_sweep:  # each job of a sweep trains into its own folder; combinations are checked here
+            sweep.use_job_dir(cfg, _default_output_dir())
+        try:
+            if in_sweep:
+                validate_config(cfg, trainer_preset=HydraConfig.get().runtime.choices.get("trainer"))
+            report = run_training(cfg, _hydra_record(cfg))
+        except _user_errors() as exc:
+            if not in_sweep:
+                _fail("vidzoo-train", str(exc))
+            failed.append(str(exc))
+            print(f"vidzoo-train: error: job {HydraConfig.get().job.num}: {exc}", file=sys.stderr)
+            return {"run": str(cfg.trainer.output_dir), "error": str(exc)}
         if report is not None and "video_top1" in report and os.environ.get("RANK", "0") == "0":
             print(final_line(report, Path(cfg.trainer.output_dir) / "report.json"))
+        return {"run": str(cfg.trainer.output_dir), **{k: (report or {}).get(k) for k in ("video_top1", "clip_top1")}}
 
     _train()
+    if failed:
+        sys.exit(2)
 
 
 def _hydra_record(cfg: Any) -> dict[str, str]:
@@ -146,21 +249,25 @@ def final_line(report: dict, path: Path) -> str:
 
 def test_main(argv: list[str] | None = None) -> dict:
     """``vidzoo-test checkpoint=PATH [data.split=2 data.test_clips=10 ...]``: evaluate on the held-out split."""
-    from vidzoo.engine.testing import evaluate_checkpoint, parse_test_args
+    from vidzoo.test_args import parse_test_args
 
-    args = sys.argv[1:] if argv is None else argv
-    return _run_guarded("vidzoo-test", lambda: evaluate_checkpoint(**parse_test_args(args)))
+    args = _checked("vidzoo-test", lambda: parse_test_args(sys.argv[1:] if argv is None else argv))
+    from vidzoo.engine.testing import evaluate_checkpoint
 
-
-def extract_flow_main() -> None:
-    """``vidzoo-extract-flow``: see ``tools/extract_flow.py``."""
-    from vidzoo.flow.extraction import main
-
-    raise SystemExit(main())
+    return _run_guarded("vidzoo-test", lambda: evaluate_checkpoint(**args))
 
 
-def prepare_dataset_main() -> None:
-    """``vidzoo-prepare-dataset``: see ``tools/prepare_dataset.py``."""
-    from vidzoo.data.indexing import main
+def extract_flow_main(argv: list[str] | None = None) -> None:
+    """``vidzoo-extract-flow``: see ``tools/extract_flow.py``; flags out of range are one line, exit 2."""
+    from vidzoo.flow.extraction import build_parser, run
+    from vidzoo.validation import check_flow_args
 
-    raise SystemExit(main())
+    raise SystemExit(run(build_parser().parse_checked(argv, check_flow_args)))
+
+
+def prepare_dataset_main(argv: list[str] | None = None) -> None:
+    """``vidzoo-prepare-dataset``: see ``tools/prepare_dataset.py``; flags out of range are one line, exit 2."""
+    from vidzoo.data.indexing import build_parser, run
+    from vidzoo.validation import check_prepare_args
+
+    raise SystemExit(run(build_parser().parse_checked(argv, check_prepare_args)))

@@ -1,8 +1,9 @@
 """The structured config schema, registered in Hydra's ConfigStore.
 
 Every YAML file under ``configs/`` is merged on top of these dataclasses, so a misspelt
-key or a wrong type fails at start-up instead of being silently ignored. Only the CLI
-layer (``vidzoo.cli``) imports Hydra; the engine reads plain attribute access.
+key or a wrong type fails at start-up instead of being silently ignored; ``vidzoo.validation``
+checks the values. Only the CLI layer (``vidzoo.cli``, ``vidzoo.sweep``) imports Hydra; the
+engine reads plain attribute access.
 """
 
 from __future__ import annotations

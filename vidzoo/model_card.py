@@ -17,7 +17,6 @@ the model) plus, when it exists, its experiment ``configs/experiment/<cfg>_synth
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import inspect
 import json
@@ -36,6 +35,7 @@ from torch import nn
 
 from vidzoo.files import atomic_write_json, atomic_write_text
 from vidzoo.models.registry import get_model_info, list_models
+from vidzoo.arguments import OneLineArgumentParser
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_FILE = REPO / "results" / "synthetic_cpu.json"
@@ -424,7 +424,7 @@ def write_card(path: Path = CARD_FILE, results_path: Path = RESULTS_FILE) -> str
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``tools/model_card.py [--train [--models a,b]]``."""
-    parser = argparse.ArgumentParser(prog="model_card", description=__doc__.split("\n\n")[0])
+    parser = OneLineArgumentParser(prog="model_card", description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", action="store_true", help="train the CPU recipes and update results/synthetic_cpu.json")
     parser.add_argument("--models", default="", help="comma-separated small models to train (default: all *_small)")
     parser.add_argument("--record", nargs="+", default=[], metavar="NAME=RUN_DIR",

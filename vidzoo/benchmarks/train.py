@@ -28,6 +28,7 @@ from vidzoo.engine.experiment import build_optimizer
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.trainer import autocast_factory
 from vidzoo.models.registry import build_model
+from vidzoo.arguments import OneLineArgumentParser
 
 #: Peak dense bf16 tensor-core rates (FLOP/s) from the vendors' data sheets, by device-name fragment.
 PEAK_BF16 = {"H200": 989e12, "H100 SXM": 989e12, "H100 NVL": 835e12, "H100 PCIe": 756e12, "H100": 989e12,
@@ -196,7 +197,7 @@ def format_table(rows: list[dict[str, Any]], device_name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    p = argparse.ArgumentParser(prog="benchmark.py train", description=__doc__,
+    p = OneLineArgumentParser(prog="benchmark.py train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="r2plus1d_18")
     p.add_argument("--batch", type=int, default=32)

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from vidzoo.arguments import OneLineArgumentParser
 from vidzoo.data.annotations import SOURCES, SplitFileError, frame_folder_for, load_split
 from vidzoo.data.decoding import VideoDecodeError
 from vidzoo.data.decoding._common import TRUNCATION_TOLERANCE, is_truncated
@@ -57,6 +58,7 @@ __all__ = [
 
 CACHE_VERSION = 1
 DEFAULT_CACHE_NAME = "vidzoo_index.json"
+PROG = "vidzoo-prepare-dataset"
 PROBLEM_STATUSES = ("missing", "empty", "zero_length", "unreadable", "truncated")
 
 
@@ -412,9 +414,9 @@ def format_report(report: IndexReport, max_listed: int = 20) -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="prepare_dataset",
+def build_parser() -> OneLineArgumentParser:
+    p = OneLineArgumentParser(
+        prog=PROG,
         description="Index a video dataset once (duration, fps, frames, size, codec; missing/broken videos), "
         "cache the index, and optionally extract JPEG frame folders.",
     )
@@ -435,8 +437,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``tools/prepare_dataset.py`` / ``vidzoo-prepare-dataset``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    """Parse ``argv`` and :func:`run`; ``vidzoo-prepare-dataset`` (vidzoo.cli) also range-checks the flags first."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Index (and optionally extract frames) as the parsed flags say; returns the exit status."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     root = Path(args.root).expanduser()
     videos: list[str] = []
@@ -449,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 videos += [r.path for r in result.records]
                 video_root = result.video_root
     except (SplitFileError, ValueError) as err:
-        print(f"prepare_dataset: error: {err}", file=sys.stderr)
+        print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
     videos = list(dict.fromkeys(videos))
     cache = Path(args.cache) if args.cache else root / DEFAULT_CACHE_NAME

@@ -6,7 +6,6 @@ config may be an OmegaConf node or the :class:`vidzoo.config.Config` dataclass.
 
 from __future__ import annotations
 
-import inspect
 import os
 import random
 from pathlib import Path
@@ -25,6 +24,7 @@ from vidzoo.engine.distributed import DistInfo, cleanup, init_distributed
 from vidzoo.engine.schedule import LRSchedule
 from vidzoo.engine.trainer import Trainer, TrainSettings, resolve_precision
 from vidzoo.models.registry import get_model_info
+from vidzoo.validation import check_model
 
 
 def seed_everything(seed: int) -> None:
@@ -94,15 +94,9 @@ def datasets_from_config(d: Any, root: str | None, *, seed: int, normalize: bool
 
 
 def build_model_from_config(name: str, kwargs: dict[str, Any], num_classes: int) -> torch.nn.Module:
-    """Build a registered model, turning an unknown keyword into a one-line error listing the accepted ones."""
-    info = get_model_info(name)
-    params = inspect.signature(info.builder).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    unknown = [k for k in kwargs if k not in params]
-    if unknown and not takes_any:
-        accepted = ", ".join(p for p in params if p != "num_classes")
-        raise ConfigValueError(f"model {name!r} has no argument {unknown[0]!r} (model.kwargs); accepted: {accepted}")
-    return info.builder(num_classes=num_classes, **kwargs)
+    """Build a registered model; a misspelt or bad keyword is a one-line error listing the accepted ones."""
+    check_model(name, kwargs)
+    return get_model_info(name).builder(num_classes=num_classes, **kwargs)
 
 
 def auto_batch_size(model: torch.nn.Module, dataset: Any, num_classes: int, device: torch.device, precision: str,

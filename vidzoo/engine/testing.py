@@ -21,28 +21,6 @@ from vidzoo.engine.plots import plot_confusion
 from vidzoo.engine.stored_config import check_eval_data, stored_config
 from vidzoo.engine.trainer import autocast_factory, resolve_precision
 
-_TOP_LEVEL = {"checkpoint", "which", "output", "device", "precision", "progress"}
-
-
-def parse_test_args(argv: list[str]) -> dict[str, Any]:
-    """``key=value`` arguments: ``checkpoint`` (required), ``which``, ``output``, ``device``, ``precision``,
-    ``progress``, and ``data.*`` overrides of the training config."""
-    args: dict[str, Any] = {"data_overrides": []}
-    for a in argv:
-        key, eq, value = a.partition("=")
-        if not eq:
-            raise ConfigValueError(f"expected key=value, got {a!r} (e.g. checkpoint=runs/my-run)")
-        if key.startswith("data."):
-            args["data_overrides"].append(a)
-        elif key in _TOP_LEVEL:
-            args[key] = value
-        else:
-            raise ConfigValueError(f"unknown argument {key!r}; use one of {sorted(_TOP_LEVEL)} or data.*")
-    if "checkpoint" not in args:
-        raise ConfigValueError("checkpoint=PATH is required (a run directory or checkpoint directory)")
-    return args
-
-
 def _run_folder(ckpt_dir: Path) -> Path:
     """The run folder of ``ckpt_dir`` (``run/checkpoints/epoch_N``), or the checkpoint folder itself."""
     return ckpt_dir.parent.parent if ckpt_dir.parent.name == "checkpoints" else ckpt_dir
@@ -73,6 +51,7 @@ def evaluate_checkpoint(
 ) -> dict:
     """Evaluate ``checkpoint`` on the test split its training config names (overridable by ``data.*``)."""
     from vidzoo.data.loader import build_loader
+    from vidzoo.validation import check_views
 
     ckpt_dir = ckpt.resolve_checkpoint(checkpoint, which)
     meta = ckpt.read_meta(ckpt_dir)
@@ -85,6 +64,7 @@ def evaluate_checkpoint(
     check_eval_data(cfg, meta_file)
     d = cfg.data
     dev = pick_device(device)
+    check_views(d)  # the data.* overrides against the stored crop size and modality
     model, class_names, prep = load_model(ckpt_dir, device=dev)
     bundle = datasets_from_config(d, _data_root(d, data_overrides), seed=cfg.trainer.seed, normalize=True)
     if list(bundle.class_names) != class_names:

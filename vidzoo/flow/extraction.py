@@ -24,8 +24,10 @@ from typing import Any, Callable, Iterator, Sequence
 import cv2
 import numpy as np
 
+from vidzoo.arguments import OneLineArgumentParser
 from vidzoo.flow import storage
 
+PROG = "vidzoo-extract-flow"
 ALGORITHMS = ("tvl1", "farneback", "dis")
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")
 FlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -280,9 +282,9 @@ def extract_dataset(
     return summary
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="vidzoo-extract-flow",
+def build_parser() -> OneLineArgumentParser:
+    p = OneLineArgumentParser(
+        prog=PROG,
         description="Extract dense optical flow (TV-L1 / Farneback / DIS) for every video under a folder, as "
         "quantised JPEGs flow_root/<relpath>/flow_{x,y}_00001.jpg. Resumable and shardable.",
     )
@@ -303,8 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point ``vidzoo-extract-flow``; returns the exit status (1 when a video failed)."""
-    args = build_parser().parse_args(argv)
+    """Parse ``argv`` and :func:`run`; ``vidzoo-extract-flow`` (vidzoo.cli) also range-checks the flags first."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Extract flow as the parsed flags say; returns the exit status (1 when a video failed)."""
     videos = read_video_list(args.list_file, args.video_root) if args.list_file else list_videos(args.video_root)
     videos = shard_videos(videos, *args.shard)
     params = {"preset": args.dis_preset} if args.algorithm == "dis" else {}
@@ -315,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers, progress=not args.no_progress, max_videos=args.max_videos,
         )
     except FlowExtractionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     rate = summary.pairs / max(summary.seconds, 1e-9)
     print(
