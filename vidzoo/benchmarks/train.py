@@ -176,7 +176,9 @@ def _e2e_loader(batch: int, frames: int, size: int, workers: int, videos: int):
     from vidzoo.data.sampling import RandomClipSampler
     from vidzoo.data.transforms import train_transform
 
-    cache = Path(os.environ.get("VIDZOO_CACHE", Path.home() / ".cache" / "vidzoo")) / "bench_ucf_like"
+    from vidzoo.cache import cache_root
+
+    cache = cache_root() / "bench_ucf_like"
     paths = make_ucf_like_set(cache, num_videos=videos)
     records = [VideoRecord(str(p), i % 2) for i, p in enumerate(paths)]
     ds = VideoDataset(records, RandomClipSampler(frames, 2), build_decoder("pyav"),
