@@ -165,3 +165,18 @@ def test_record_refuses_another_models_run_or_an_unfinished_one(tmp_path):
         record_runs([f"c3d_small={tmp_path / 'nowhere'}"], path=tmp_path / "r.json")
     with pytest.raises(ValueError, match="NAME=RUN_DIR"):
         record_runs(["c3d_small"], path=tmp_path / "r.json")
+
+
+def test_card_training_reports_each_epoch_with_rate_and_eta() -> None:
+    import sys
+    import time
+
+    from vidzoo.model_card import _run_streaming
+
+    script = "print('[vidzoo] epoch 1/3: loss 2.0'); print('noise'); print('[vidzoo] epoch 2/3: loss 1.0')"
+    seen: list[str] = []
+    code, lines = _run_streaming([sys.executable, "-c", script], "c3d_small", time.perf_counter(), seen.append)
+    assert code == 0 and lines[1] == "noise"
+    assert len(seen) == 2
+    assert seen[1].startswith("[model_card] c3d_small epoch 2/3 (") and "s/epoch, ETA" in seen[1]
+    assert seen[1].endswith("loss 1.0")
