@@ -4,23 +4,13 @@
     python tools/benchmark.py flow   [options]   # TV-L1 / Farneback / DIS frames/s
     python tools/benchmark.py models [options]   # our models vs torchvision, forward time
     python tools/benchmark.py train  [options]   # trainer fast paths vs fp32 eager
+
+Any of them with --quick: a seconds-long smoke run of the same command (numbers mean nothing).
 """
 
-from __future__ import annotations
-
-import importlib
 import sys
 
-SUITES = ("data", "flow", "models", "train")
-
-
-def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in SUITES:
-        sys.exit(f"usage: benchmark.py {{{'|'.join(SUITES)}}} [options]  (see --help of each)")
-    module = importlib.import_module(f"vidzoo.benchmarks.{argv[0]}")
-    module.main(argv[1:])
-
+from vidzoo.benchmarks import run
 
 if __name__ == "__main__":
-    main()
+    run(sys.argv[1:])

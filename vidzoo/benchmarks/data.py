@@ -49,6 +49,10 @@ NUM_FRAMES, STRIDE, RESIZE, CROP = 16, 2, 128, 112
 SET_VERSION = 1
 EPOCH_CLIPS = 100_000
 
+#: Appended by ``tools/benchmark.py data --quick``: two 1 s videos, no timed seconds.
+QUICK_ARGS = ["--videos", "2", "--min-seconds", "0.8", "--max-seconds", "1.0", "--seconds", "0", "--min-clips", "2",
+              "--batch-size", "2", "--workers", "1"]
+
 
 # ---------------------------------------------------------------------------------------------- the video set
 

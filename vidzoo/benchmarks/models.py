@@ -29,6 +29,10 @@ _TORCHVISION: dict[str, Callable[..., nn.Module]] = {
 }
 
 
+#: Appended by ``tools/benchmark.py models --quick``: one forward of a tiny clip.
+QUICK_ARGS = ["--input", "1,3,2,16,16", "--warmup", "0", "--iters", "1"]
+
+
 def _shape(text: str) -> tuple[int, ...]:
     try:
         shape = tuple(int(s) for s in text.split(","))

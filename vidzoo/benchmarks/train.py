@@ -34,6 +34,11 @@ PEAK_BF16 = {"H200": 989e12, "H100 SXM": 989e12, "H100 NVL": 835e12, "H100 PCIe"
              "A100": 312e12, "L40S": 362e12, "L4": 121e12}
 
 
+#: Appended by ``tools/benchmark.py train --quick``: one step of a small model on tiny clips.
+QUICK_ARGS = ["--model", "c3d_small", "--batch", "2", "--frames", "4", "--size", "32", "--steps", "1", "--warmup", "0",
+              "--videos", "2", "--workers", "0", "--num-classes", "9"]
+
+
 @dataclass
 class Mode:
     name: str
