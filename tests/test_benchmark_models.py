@@ -23,3 +23,12 @@ def test_models_benchmark_rejects_unknown_model_and_bad_input() -> None:
         main(["--models", "c3d", "--iters", "1"])
     with pytest.raises(SystemExit):
         main(["--input", "1,3,16"])
+
+
+def test_models_benchmark_verdict_says_pass_fail_or_not_judged() -> None:
+    from vidzoo.benchmarks.models import verdict
+
+    assert "PASS" in verdict("r3d_18", 1.01, 9)
+    assert "FAIL" in verdict("r3d_18", 1.15, 9)
+    low = verdict("r3d_18", 1.15, 2)
+    assert "not judged" in low and "PASS" not in low and "FAIL" not in low

@@ -168,8 +168,6 @@ def test_record_refuses_another_models_run_or_an_unfinished_one(tmp_path):
 
 
 def test_train_one_keeps_earlier_runs(tmp_path, monkeypatch):
-    import subprocess
-
     from vidzoo import model_card
 
     earlier = tmp_path / "c3d_small"
@@ -177,13 +175,28 @@ def test_train_one_keeps_earlier_runs(tmp_path, monkeypatch):
     (earlier / "report.json").write_text("an earlier run")
     launched = []
 
-    def fake_run(cmd, **kwargs):  # stands in for tools/train.py: writes the report where it was told to
+    def fake_run(cmd, name, start, log):  # stands in for tools/train.py: writes the report where it was told to
         out = Path(next(a for a in cmd if a.startswith("trainer.output_dir=")).partition("=")[2])
         launched.append(out)
         _fake_run(out, "c3d_small")
-        return subprocess.CompletedProcess(cmd, 0, "", "")
+        return 0, []
 
-    monkeypatch.setattr(model_card.subprocess, "run", fake_run)
+    monkeypatch.setattr(model_card, "_run_streaming", fake_run)
     record = model_card.train_one("c3d_small", runs_dir=tmp_path)
     assert record["video_top1"] == 0.9 and launched[0].parent == tmp_path and launched[0].name.startswith("c3d_small-")
     assert (earlier / "report.json").read_text() == "an earlier run"
+
+
+def test_card_training_reports_each_epoch_with_rate_and_eta() -> None:
+    import sys
+    import time
+
+    from vidzoo.model_card import _run_streaming
+
+    script = "print('[vidzoo] epoch 1/3: loss 2.0'); print('noise'); print('[vidzoo] epoch 2/3: loss 1.0')"
+    seen: list[str] = []
+    code, lines = _run_streaming([sys.executable, "-c", script], "c3d_small", time.perf_counter(), seen.append)
+    assert code == 0 and lines[1] == "noise"
+    assert len(seen) == 2
+    assert seen[1].startswith("[model_card] c3d_small epoch 2/3 (") and "s/epoch, ETA" in seen[1]
+    assert seen[1].endswith("loss 1.0")

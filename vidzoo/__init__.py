@@ -4,6 +4,7 @@ The public surface::
 
     from vidzoo import build_model, list_models, load_model
     model, class_names, preprocessing = load_model("runs/my-run")
+    clips = load_clips("video.mp4", preprocessing)   # (V, C, T, H, W), the checkpoint's own preprocessing
 
 The names are resolved on first use (PEP 562), so subpackages that need no torch
 (``vidzoo.eval``) import without it.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["LoadedModel", "build_model", "list_models", "load_model"]
+__all__ = ["LoadedModel", "build_model", "list_models", "load_clips", "load_model"]
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -22,6 +23,7 @@ _LAZY = {
     "load_model": "vidzoo.engine.loading",
     "build_model": "vidzoo.models.registry",
     "list_models": "vidzoo.models.registry",
+    "load_clips": "vidzoo.data.clips",
 }
 
 

@@ -22,6 +22,7 @@ import inspect
 import json
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -209,7 +210,25 @@ def recipe_overrides(name: str) -> list[str]:
     return [f"experiment={experiment.stem}"] if experiment.exists() else [f"model={config}"]
 
 
-def train_one(name: str, runs_dir: Path = RUNS_DIR, extra: Sequence[str] = ()) -> dict[str, Any]:
+_EPOCH_LINE = re.compile(r"^\[vidzoo\] epoch (\d+)/(\d+): (.*)$")
+
+
+def _run_streaming(cmd: list[str], name: str, start: float, log) -> tuple[int, list[str]]:
+    """Run ``cmd``, echo each finished epoch with its rate and ETA through ``log``; return (exit code, lines)."""
+    lines: list[str] = []
+    with subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            match = _EPOCH_LINE.match(lines[-1])
+            if match:
+                done, total = int(match.group(1)), int(match.group(2))
+                per_epoch = (time.perf_counter() - start) / done
+                log(f"[model_card] {name} epoch {done}/{total} ({per_epoch:.1f} s/epoch, ETA "
+                    f"{per_epoch * (total - done):.0f} s): {match.group(3)}")
+    return proc.returncode, lines
+
+
+def train_one(name: str, runs_dir: Path = RUNS_DIR, extra: Sequence[str] = (), log=print) -> dict[str, Any]:
     """Train ``name`` with its CPU recipe through ``tools/train.py`` and return its result record.
 
     Each call trains into a new folder ``runs_dir/<name>-<date>_<time>``: earlier runs are kept, never replaced.
@@ -220,12 +239,11 @@ def train_one(name: str, runs_dir: Path = RUNS_DIR, extra: Sequence[str] = ()) -
     command = ["python", "tools/train.py", *args]
     run_dir = out if out.is_absolute() else REPO / out
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), *args], cwd=REPO, capture_output=True,
-                          text=True)
+    returncode, output = _run_streaming([sys.executable, str(REPO / "tools" / "train.py"), *args], name, start, log)
     wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
-        raise RuntimeError(f"training {name} failed (exit {proc.returncode}): {shlex.join(command)}\n{tail}")
+    if returncode != 0:
+        tail = "\n".join(output[-5:])
+        raise RuntimeError(f"training {name} failed (exit {returncode}): {shlex.join(command)}\n{tail}")
     report = json.loads((run_dir / "report.json").read_text())
     return _result_record(report, wall, args, _dt.datetime.now())
 
@@ -282,7 +300,7 @@ def train_models(names: Sequence[str], path: Path = RESULTS_FILE, log=print) -> 
     results = load_results(path)
     for name in names:
         log(f"[model_card] training {name} ...")
-        results = _store(name, train_one(name), path, log)
+        results = _store(name, train_one(name, log=log), path, log)
     return results
 
 

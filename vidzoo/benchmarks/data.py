@@ -23,7 +23,6 @@ import importlib.util
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import cv2
 import numpy as np
 import torch
 
+from vidzoo.cache import cache_root
 from vidzoo.data.annotations import VideoRecord
 from vidzoo.data.dataset import VideoDataset
 from vidzoo.arguments import OneLineArgumentParser
@@ -51,6 +51,10 @@ NUM_FRAMES, STRIDE, RESIZE, CROP = 16, 2, 128, 112
 SET_VERSION = 1
 _MARK = ".vidzoo-bench-set"  # written into the folder of videos this module generates
 EPOCH_CLIPS = 100_000
+
+#: Appended by ``tools/benchmark.py data --quick``: two 1 s videos, no timed seconds.
+QUICK_ARGS = ["--videos", "2", "--min-seconds", "0.8", "--max-seconds", "1.0", "--seconds", "0", "--min-clips", "2",
+              "--batch-size", "2", "--workers", "1"]
 
 
 # ---------------------------------------------------------------------------------------------- the video set
@@ -310,7 +314,7 @@ def _bench_pytorchvideo(paths: list[Path], args, keyframes, lengths) -> Result:
 
 def run(args: argparse.Namespace) -> tuple[list[Result], dict]:
     """Generate/reuse the set, benchmark the requested backends and pytorchvideo; returns rows and set facts."""
-    cache = Path(args.cache_dir) if args.cache_dir else Path(tempfile.gettempdir()) / "vidzoo-bench-ucf-like"
+    cache = Path(args.cache_dir) if args.cache_dir else cache_root() / "bench_data"
     paths = make_ucf_like_set(cache / "videos", args.videos, args.min_seconds, args.max_seconds, args.seed)
     keyframes = [_keyframes(p) for p in paths]
     lengths = [int(build_decoder("pyav").num_frames(str(p))) for p in paths]
@@ -371,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     p.add_argument("--no-pytorchvideo", action="store_true", help="skip the pytorchvideo baseline")
-    p.add_argument("--cache-dir", help="where the generated set is kept (default: <tmp>/vidzoo-bench-ucf-like)")
+    p.add_argument("--cache-dir", help="where the generated set is kept (default: $VIDZOO_CACHE/bench_data, i.e. ~/.cache/vidzoo/bench_data)")
     p.add_argument("--seed", type=int, default=0)
     return p
 

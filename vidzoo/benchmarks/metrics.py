@@ -89,6 +89,10 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: Appended by ``tools/benchmark.py metrics --quick``: two short sequences, one run each.
+QUICK_ARGS = ["--sequences", "2", "--frames", "40", "--repeat", "1"]
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     p = argparse.ArgumentParser(prog="benchmark.py metrics", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -28,6 +28,10 @@ from vidzoo.streaming.split import split_at
 ALL = ("slda", "exstream", "remind", "finetune")
 
 
+#: Appended by ``tools/benchmark.py streaming --quick``: a few updates per learner.
+QUICK_ARGS = ["--updates", "20", "--remind-updates", "4", "--dim", "64"]
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="benchmark.py streaming", description=__doc__.split("\n\n")[0])
     p.add_argument("--learners", default=",".join(ALL), help=f"comma-separated, any of {','.join(ALL)}")

@@ -35,6 +35,11 @@ PEAK_BF16 = {"H200": 989e12, "H100 SXM": 989e12, "H100 NVL": 835e12, "H100 PCIe"
              "A100": 312e12, "L40S": 362e12, "L4": 121e12}
 
 
+#: Appended by ``tools/benchmark.py train --quick``: one step of a small model on tiny clips.
+QUICK_ARGS = ["--model", "c3d_small", "--batch", "2", "--frames", "4", "--size", "32", "--steps", "1", "--warmup", "0",
+              "--videos", "2", "--workers", "0", "--num-classes", "9"]
+
+
 @dataclass
 class Mode:
     name: str
@@ -177,7 +182,9 @@ def _e2e_loader(batch: int, frames: int, size: int, workers: int, videos: int):
     from vidzoo.data.sampling import RandomClipSampler
     from vidzoo.data.transforms import train_transform
 
-    cache = Path(os.environ.get("VIDZOO_CACHE", Path.home() / ".cache" / "vidzoo")) / "bench_ucf_like"
+    from vidzoo.cache import cache_root
+
+    cache = cache_root() / "bench_ucf_like"
     paths = make_ucf_like_set(cache, num_videos=videos)
     records = [VideoRecord(str(p), i % 2) for i, p in enumerate(paths)]
     ds = VideoDataset(records, RandomClipSampler(frames, 2), build_decoder("pyav"),

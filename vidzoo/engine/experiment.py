@@ -6,7 +6,6 @@ config may be an OmegaConf node or the :class:`vidzoo.config.Config` dataclass.
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.data import Subset
 
+from vidzoo.cache import cache_root
 from vidzoo.config import SyntheticConfig
 from vidzoo.data.split_checks import KEY_DESCRIPTION, key_digests
 from vidzoo.errors import ConfigValueError
@@ -60,14 +60,13 @@ def default_data_root(source: str, synthetic: dict[str, Any] | None = None) -> s
     """
     if source != "synthetic":
         return None
-    base = os.environ.get("VIDZOO_CACHE", str(Path.home() / ".cache" / "vidzoo"))
     defaults = synthetic_kwargs(SyntheticConfig())
     changed = [
         f"{k}{'x'.join(map(str, v)) if isinstance(v, (tuple, list)) else v}"
         for k, v in sorted((synthetic or {}).items())
         if _as_tuple(v) != _as_tuple(defaults.get(k))
     ]
-    return str(Path(base) / "-".join(["synthetic_motions", *changed]))
+    return str(cache_root() / "-".join(["synthetic_motions", *changed]))
 
 
 def synthetic_kwargs(node: Any) -> dict[str, Any]:

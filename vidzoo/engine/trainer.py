@@ -361,7 +361,7 @@ class Trainer:
                 self.tb.add_scalar(f"val/{k}", v, record["epoch"])
         with write_errors(self.out / "curves.png", OUTPUT_FIX):
             plot_curves(self.state.history, self.out / "curves.png")
-        msg = f"[vidzoo] epoch {record['epoch']}: loss {record['train_loss']:.3f} train_top1 {record['train_top1']:.3f}"
+        msg = f"[vidzoo] epoch {record['epoch']}/{self.s.epochs}: loss {record['train_loss']:.3f} train_top1 {record['train_top1']:.3f}"
         if "val" in record:
             msg += f" | val video_top1 {record['val']['video_top1']:.3f} clip_top1 {record['val']['clip_top1']:.3f}"
         print(msg + f" | {record['train_clips_per_s']:.1f} clips/s", flush=True)
