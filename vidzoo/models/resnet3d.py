@@ -30,7 +30,8 @@ per stage) trains on a CPU; pooling is global, so any ``T, H, W`` works.
 MMAction2's R(2+1)D-34 differs in four places, each a keyword of :func:`video_resnet` (defaults keep
 torchvision's layout): ``stem_mid=83`` (the formula applied to the 3x7x7 stem), ``stem_pool=True`` (a 1x3x3
 max-pool, stride 1x2x2, after the stem), ``shortcut="2plus1d"`` (the projection shortcut is itself a (2+1)D
-convolution with 1x1x1 kernels: spatial conv, BN, ReLU, temporal conv) and ``bn_eps=1e-3``.
+convolution with 1x1x1 kernels: spatial conv, BN, ReLU, temporal conv) and ``bn_eps=1e-3`` (the BatchNorm
+after each convolution; the hidden BatchNorm inside a (2+1)D convolution keeps 1e-5 there too).
 """
 
 from __future__ import annotations
@@ -172,12 +173,16 @@ def stem_3d(out_channels: int = 64) -> nn.Sequential:
     )
 
 
-def stem_2plus1d(out_channels: int = 64, mid_channels: int = _R2PLUS1D_STEM_MID) -> nn.Sequential:
+class Stem2Plus1D(nn.Sequential):
     """R(2+1)D stem: 1x7x7 conv (stride 1,2,2) to ``mid_channels``, BN, ReLU, 3x1x1 conv, BN, ReLU.
 
     ``(B, 3, T, H, W) -> (B, C, T, H/2, W/2)``.
     """
-    return nn.Sequential(
+
+
+def stem_2plus1d(out_channels: int = 64, mid_channels: int = _R2PLUS1D_STEM_MID) -> nn.Sequential:
+    """The :class:`Stem2Plus1D` with ``out_channels`` outputs and ``mid_channels`` hidden channels."""
+    return Stem2Plus1D(
         nn.Conv3d(3, mid_channels, kernel_size=(1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3), bias=False),
         nn.BatchNorm3d(mid_channels),
         nn.ReLU(inplace=True),
@@ -202,7 +207,7 @@ class VideoResNet(nn.Module):
         zero_init_residual: start every block as the identity (last BN weight of each block = 0).
         stem_pool: a 1x3x3 max-pool (stride 1x2x2) after the stem.
         shortcut: ``"conv"`` (1x1x1 conv + BN) or ``"2plus1d"`` (:class:`Shortcut2Plus1D` + BN).
-        bn_eps: epsilon of every BatchNorm.
+        bn_eps: epsilon of the BatchNorm after each convolution (hidden (2+1)D BatchNorms keep 1e-5).
 
     Shapes: ``(B, 3, T, H, W) -> (B, num_classes)``; 18-layer stages reduce ``T`` by 8 and ``H, W`` by 16
     (except MC3, whose upper stages keep ``T``).
@@ -244,8 +249,9 @@ class VideoResNet(nn.Module):
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.fc = nn.Linear(in_channels, num_classes)
         self._init_weights(zero_init_residual)
+        hidden = {id(m[1]) for m in self.modules() if isinstance(m, (Conv2Plus1D, Shortcut2Plus1D, Stem2Plus1D))}
         for m in self.modules():
-            if isinstance(m, nn.BatchNorm3d):
+            if isinstance(m, nn.BatchNorm3d) and id(m) not in hidden:
                 m.eps = bn_eps
 
     def _mids(self, in_channels: int, out_channels: int) -> tuple[int, int]:
