@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+import vidzoo
 from training_helpers import make_train_set, overrides
 from vidzoo.cli import compose_or_explain
+from vidzoo.engine.checkpoint import save_checkpoint
 from vidzoo.engine.experiment import build_trainer
 from vidzoo.interop.cli import extract_features_main
-from vidzoo.interop.features import FeatureOptions, clip_indices, extract_features
+from vidzoo.interop.features import FeatureOptions, clip_indices, extract_features, video_clips
 
 
 def test_clip_indices_follow_the_c3d_protocol():
@@ -24,14 +26,18 @@ def test_clip_indices_follow_the_c3d_protocol():
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def synthetic_root(tmp_path_factory) -> Path:
+    return make_train_set(tmp_path_factory.mktemp("features"))
+
+
+@pytest.fixture(scope="module")
+def trained(synthetic_root, tmp_path_factory):
     """A c3d_small trained by the shared trainer on the small synthetic-motions set (20 epochs of 7 steps, one
     evaluation at the end), and that set."""
-    folder = tmp_path_factory.mktemp("features")
-    root = make_train_set(folder)
-    args = overrides(root, folder / "run", "trainer.epochs=20", "trainer.eval_every=100")
+    run = tmp_path_factory.mktemp("features-run") / "run"
+    args = overrides(synthetic_root, run, "trainer.epochs=20", "trainer.eval_every=100")
     build_trainer(compose_or_explain(args)).fit()
-    return folder / "run", root
+    return run, synthetic_root
 
 
 def _split(root: Path, name: str) -> list[Path]:
@@ -107,3 +113,25 @@ def test_cli_shards_and_reports_bad_input_in_one_line(trained, tmp_path, capsys)
     with pytest.raises(SystemExit):
         extract_features_main([*base[:-1], "layer=fc6", f"output={tmp_path / 'c'}"])
     assert "layer='fc7', not 'fc6'" in capsys.readouterr().err
+
+
+def test_any_layer_of_another_family_and_bgr_channel_order(synthetic_root, tmp_path):
+    root = synthetic_root
+    model = vidzoo.build_model("r3d_small", num_classes=9).eval()
+    prep = {"mean": [0.4, 0.5, 0.6], "std": [0.2, 0.25, 0.3], "resize": 64, "crop_size": 56, "num_frames": 8,
+            "stride": 1}
+    meta = {"model": {"name": "r3d_small", "kwargs": {}, "num_classes": 9}, "class_names": [], "preprocessing": prep}
+    video = _split(root, "testlist01.txt")[0]
+    outputs = {}
+    for order in ("rgb", "bgr"):
+        ckpt = save_checkpoint(tmp_path / order, model.state_dict(),
+                               {**meta, "preprocessing": {**prep, "channel_order": order}})
+        extract_features(ckpt, [video], root / "videos", tmp_path / f"out-{order}",
+                         FeatureOptions(layer="layer4", progress=False))
+        outputs[order] = np.load(tmp_path / f"out-{order}" / video.relative_to(root / "videos").with_suffix(".npy"))
+    clips = video_clips(video, prep, step=8)  # 24 frames: clips at 0, 8, 16
+    with torch.no_grad():
+        maps = model.layer4(model.layer3(model.layer2(model.layer1(model.stem(clips)))))
+    expected = maps.flatten(1).mean(0)
+    np.testing.assert_allclose(outputs["rgb"], (expected / expected.norm()).numpy(), rtol=1e-4, atol=1e-6)
+    assert outputs["rgb"].shape == (128 * 1 * 4 * 4,) and not np.allclose(outputs["rgb"], outputs["bgr"])
