@@ -113,8 +113,10 @@ def export_checkpoint(checkpoint: str | Path, output: str | Path | None = None, 
 
     ``output`` must not exist (an export never replaces a file it did not write).
     """
-    import onnx
-
+    try:
+        import onnx
+    except ImportError:
+        raise ExportError("ONNX export needs the onnx package: pip install 'vidzoo[export]'") from None
     if opset < MIN_OPSET:
         raise ExportError(f"opset={opset} is too old; use opset >= {MIN_OPSET}")
     ckpt_dir = ckpt.resolve_checkpoint(checkpoint, which)
