@@ -23,5 +23,5 @@ test: $(STAMP)
 # Re-pin: resolve pyproject.toml (with its test and bench extras) in a throw-away venv and freeze it.
 lock:
 	rm -rf /tmp/vidzoo-lock && $(PY) -m venv /tmp/vidzoo-lock
-	/tmp/vidzoo-lock/bin/pip install torch==2.14.1 torchvision==0.29.1 -e ".[test,bench]"
+	/tmp/vidzoo-lock/bin/pip install torch==2.14.1 torchvision==0.29.1 -e ".[test,bench,export]"
 	/tmp/vidzoo-lock/bin/pip freeze --all --exclude-editable | grep -v -E '^(pip|vidzoo)==' > requirements.lock

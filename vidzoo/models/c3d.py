@@ -13,6 +13,9 @@ Differences from the paper, all opt-in and off in the full-size ``c3d`` builder:
   in a few CPU minutes from scratch).
 * An adaptive average pool to ``pooled_size`` (default ``(1, 4, 4)``) sits between pool5 and fc6. At the native
   input it is the identity; for other clip sizes it makes the fc6 input size fixed, so any ``T, H, W`` works.
+* ``pool5_padding=(0, 1, 1)`` pads pool5 instead of rounding up, as the PyTorch ports of the Sports-1M weights
+  (c3d-pytorch's ``c3d.pickle``, MMAction2) do: both give 4x4 from 7x7, but the 2x2 windows sit one pixel apart,
+  so weights from those ports reproduce their outputs only with it.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class C3D(nn.Module):
         dropout: dropout after fc6 and fc7.
         batch_norm: add BatchNorm after each convolution (not in the paper).
         pooled_size: ``(T, H, W)`` the pool5 output is averaged to before fc6.
+        pool5_padding: ``(T, H, W)`` padding of pool5 (no rounding up); None = Caffe's ceil mode.
 
     Shapes: ``(B, 3, T, H, W) -> (B, num_classes)``; at ``T, H, W = 16, 112, 112`` pool5 gives
     ``(B, widths[-1], 1, 4, 4)``.
@@ -66,6 +70,7 @@ class C3D(nn.Module):
         dropout: float = 0.5,
         batch_norm: bool = False,
         pooled_size: Sequence[int] = (1, 4, 4),
+        pool5_padding: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         if len(widths) != 8:
@@ -78,7 +83,10 @@ class C3D(nn.Module):
             layers[name] = _conv_block(in_channels, out_channels, batch_norm)
             if name in _POOLS:
                 pool_name, size = _POOLS[name]
-                layers[pool_name] = nn.MaxPool3d(kernel_size=size, stride=size, ceil_mode=True)
+                if pool_name == "pool5" and pool5_padding is not None:
+                    layers[pool_name] = nn.MaxPool3d(kernel_size=size, stride=size, padding=tuple(pool5_padding))
+                else:
+                    layers[pool_name] = nn.MaxPool3d(kernel_size=size, stride=size, ceil_mode=True)
             in_channels = out_channels
         self.features = nn.Sequential(layers)
         self.pool = nn.AdaptiveAvgPool3d(tuple(pooled_size))

@@ -26,6 +26,12 @@ torchvision, not the formula (which would give 83).
 
 ``width`` scales every channel count (stem and the four stages), so ``r2plus1d_small`` (width 1/4, one block
 per stage) trains on a CPU; pooling is global, so any ``T, H, W`` works.
+
+MMAction2's R(2+1)D-34 differs in four places, each a keyword of :func:`video_resnet` (defaults keep
+torchvision's layout): ``stem_mid=83`` (the formula applied to the 3x7x7 stem), ``stem_pool=True`` (a 1x3x3
+max-pool, stride 1x2x2, after the stem), ``shortcut="2plus1d"`` (the projection shortcut is itself a (2+1)D
+convolution with 1x1x1 kernels: spatial conv, BN, ReLU, temporal conv) and ``bn_eps=1e-3`` (the BatchNorm
+after each convolution; the hidden BatchNorm inside a (2+1)D convolution keeps 1e-5 there too).
 """
 
 from __future__ import annotations
@@ -103,6 +109,23 @@ class Conv2Plus1D(nn.Sequential):
         return (stride, stride, stride)
 
 
+class Shortcut2Plus1D(nn.Sequential):
+    """Projection shortcut as a (2+1)D convolution of 1x1x1 kernels, then BN (MMAction2's R(2+1)D).
+
+    ``(B, C_in, T, H, W) -> (B, C_out, T/s, H/s, W/s)``: 1x1x1 conv (spatial stride) to M channels, BN, ReLU,
+    1x1x1 conv (temporal stride), BN; M = mid_channels_2plus1d(C_in, C_out, d=1).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+        mid = mid_channels_2plus1d(in_channels, out_channels, d=1)
+        super().__init__(
+            nn.Conv3d(in_channels, mid, kernel_size=1, stride=(1, stride, stride), bias=False),
+            nn.BatchNorm3d(mid),
+            nn.ReLU(inplace=True),
+            nn.Conv3d(mid, out_channels, kernel_size=1, stride=(stride, 1, 1), bias=False),
+        )
+
+
 ConvType = Callable[..., nn.Module]
 _CONVS: dict[str, ConvType] = {"3d": Conv3x3x3, "2d": Conv1x3x3, "2plus1d": Conv2Plus1D}
 
@@ -150,12 +173,16 @@ def stem_3d(out_channels: int = 64) -> nn.Sequential:
     )
 
 
-def stem_2plus1d(out_channels: int = 64, mid_channels: int = _R2PLUS1D_STEM_MID) -> nn.Sequential:
+class Stem2Plus1D(nn.Sequential):
     """R(2+1)D stem: 1x7x7 conv (stride 1,2,2) to ``mid_channels``, BN, ReLU, 3x1x1 conv, BN, ReLU.
 
     ``(B, 3, T, H, W) -> (B, C, T, H/2, W/2)``.
     """
-    return nn.Sequential(
+
+
+def stem_2plus1d(out_channels: int = 64, mid_channels: int = _R2PLUS1D_STEM_MID) -> nn.Sequential:
+    """The :class:`Stem2Plus1D` with ``out_channels`` outputs and ``mid_channels`` hidden channels."""
+    return Stem2Plus1D(
         nn.Conv3d(3, mid_channels, kernel_size=(1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3), bias=False),
         nn.BatchNorm3d(mid_channels),
         nn.ReLU(inplace=True),
@@ -178,6 +205,9 @@ class VideoResNet(nn.Module):
         mid_channels: ``"block"`` (torchvision) or ``"conv"`` (formula per convolution); see the module doc.
         dropout: dropout before the classifier (0 = none, as in torchvision).
         zero_init_residual: start every block as the identity (last BN weight of each block = 0).
+        stem_pool: a 1x3x3 max-pool (stride 1x2x2) after the stem.
+        shortcut: ``"conv"`` (1x1x1 conv + BN) or ``"2plus1d"`` (:class:`Shortcut2Plus1D` + BN).
+        bn_eps: epsilon of the BatchNorm after each convolution (hidden (2+1)D BatchNorms keep 1e-5).
 
     Shapes: ``(B, 3, T, H, W) -> (B, num_classes)``; 18-layer stages reduce ``T`` by 8 and ``H, W`` by 16
     (except MC3, whose upper stages keep ``T``).
@@ -194,14 +224,22 @@ class VideoResNet(nn.Module):
         mid_channels: str = "block",
         dropout: float = 0.0,
         zero_init_residual: bool = False,
+        stem_pool: bool = False,
+        shortcut: str = "conv",
+        bn_eps: float = 1e-5,
     ) -> None:
         super().__init__()
         if len(convs) != 4 or len(layers) != 4 or len(widths) != 4:
             raise ValueError(f"VideoResNet: convs, layers and widths need 4 entries each, got {convs}, {layers}, {widths}")
         if mid_channels not in ("block", "conv"):
             raise ValueError(f"VideoResNet: mid_channels must be 'block' or 'conv', got {mid_channels!r}")
+        if shortcut not in ("conv", "2plus1d"):
+            raise ValueError(f"VideoResNet: shortcut must be 'conv' or '2plus1d', got {shortcut!r}")
         self.mid_channels = mid_channels
+        self.shortcut = shortcut
         self.stem = stem
+        # Identity has no parameters, so the state_dict keys stay torchvision's without the pool.
+        self.stem_pool = nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)) if stem_pool else nn.Identity()
         in_channels = widths[0]
         for i, (conv, n, width) in enumerate(zip(convs, layers, widths)):
             stage = self._make_stage(block, conv, in_channels, width, n, stride=1 if i == 0 else 2)
@@ -211,6 +249,10 @@ class VideoResNet(nn.Module):
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.fc = nn.Linear(in_channels, num_classes)
         self._init_weights(zero_init_residual)
+        hidden = {id(m[1]) for m in self.modules() if isinstance(m, (Conv2Plus1D, Shortcut2Plus1D, Stem2Plus1D))}
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm3d) and id(m) not in hidden:
+                m.eps = bn_eps
 
     def _mids(self, in_channels: int, out_channels: int) -> tuple[int, int]:
         if self.mid_channels == "block":
@@ -224,10 +266,12 @@ class VideoResNet(nn.Module):
         out_channels = width * block.expansion
         shortcut = None
         if stride != 1 or in_channels != out_channels:
-            shortcut = nn.Sequential(
-                nn.Conv3d(in_channels, out_channels, kernel_size=1, stride=conv.shortcut_stride(stride), bias=False),
-                nn.BatchNorm3d(out_channels),
-            )
+            if self.shortcut == "2plus1d":
+                projection: nn.Module = Shortcut2Plus1D(in_channels, out_channels, stride)
+            else:
+                projection = nn.Conv3d(in_channels, out_channels, kernel_size=1, stride=conv.shortcut_stride(stride),
+                                       bias=False)
+            shortcut = nn.Sequential(projection, nn.BatchNorm3d(out_channels))
         blocks = [block(in_channels, width, conv, stride, self._mids(in_channels, width), shortcut)]
         blocks += [block(out_channels, width, conv, 1, self._mids(out_channels, width)) for _ in range(1, n)]
         return nn.Sequential(*blocks)
@@ -250,7 +294,7 @@ class VideoResNet(nn.Module):
     def forward_features(self, x: Tensor) -> Tensor:
         """``(B, 3, T, H, W) -> (B, C)`` pooled features before the classifier."""
         check_clip(x, 3, type(self).__name__)
-        x = self.stem(x)
+        x = self.stem_pool(self.stem(x))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return torch.flatten(self.avgpool(x), 1)
 
@@ -269,12 +313,14 @@ def video_resnet(
     stem: str,
     num_classes: int,
     width: float = 1.0,
+    stem_mid: int | None = None,
     **kwargs: Any,
 ) -> VideoResNet:
     """Build a :class:`VideoResNet` from JSON-friendly names.
 
     ``convs``: four of ``"3d"``, ``"2d"``, ``"2plus1d"``; ``stem``: ``"3d"`` or ``"2plus1d"``;
-    ``width`` multiplies every channel count (1.0 = the paper's 64-128-256-512).
+    ``width`` multiplies every channel count (1.0 = the paper's 64-128-256-512); ``stem_mid`` sets the
+    hidden width of the (2+1)D stem (default 45, scaled by ``width``).
     """
     unknown = [c for c in convs if c not in _CONVS]
     if unknown or stem not in ("3d", "2plus1d"):
@@ -285,7 +331,7 @@ def video_resnet(
     if stem == "3d":
         stem_module = stem_3d(widths[0])
     else:
-        stem_module = stem_2plus1d(widths[0], _scaled(_R2PLUS1D_STEM_MID, width))
+        stem_module = stem_2plus1d(widths[0], stem_mid or _scaled(_R2PLUS1D_STEM_MID, width))
     return VideoResNet(
         BasicBlock, [_CONVS[c] for c in convs], list(layers), stem_module, widths, num_classes=num_classes, **kwargs
     )
