@@ -17,8 +17,13 @@ import pytest
 from vidzoo.validation import cuda_visible
 
 REPO = Path(__file__).resolve().parents[1]
-ENTRY_POINTS = {"vidzoo-train": "train_main", "vidzoo-test": "test_main",
-                "vidzoo-extract-flow": "extract_flow_main", "vidzoo-prepare-dataset": "prepare_dataset_main"}
+ENTRY_POINTS = {"vidzoo-train": "vidzoo.cli:train_main", "vidzoo-test": "vidzoo.cli:test_main",
+                "vidzoo-extract-flow": "vidzoo.cli:extract_flow_main",
+                "vidzoo-prepare-dataset": "vidzoo.cli:prepare_dataset_main",
+                "vidzoo-eval-tracking": "vidzoo.eval.cli:main", "vidzoo-stream": "vidzoo.streaming.cli:main",
+                "vidzoo-import-weights": "vidzoo.interop.cli:import_weights_main",
+                "vidzoo-export": "vidzoo.interop.cli:export_main",
+                "vidzoo-extract-features": "vidzoo.interop.cli:extract_features_main"}
 TINY = ["trainer.epochs=1", "trainer.max_steps_per_epoch=2"]
 
 
@@ -105,6 +110,20 @@ CASES = [
     ("tools/benchmark.py", ["speed"], "suite"),
     ("tools/benchmark.py", ["flow", "--pairs", "x"], "--pairs"),
     ("tools/model_card.py", ["--models", "c3d_small"], "--models needs --train"),
+    ("tools/make_real_clips.py", ["{file}"], "not an empty folder"),
+    # evaluation of tracking, streaming, weights import / export / features
+    ("vidzoo-eval-tracking", ["gt={missing}", "pred={missing}"], "gt="),
+    ("tools/eval_tracking.py", ["pred={file}"], "gt=PATH"),
+    ("vidzoo-stream", ["ordering=random"], "ordering"),
+    ("tools/stream.py", ["clips_per_video=0"], "clips_per_video"),
+    ("vidzoo-stream", ["streaming.learners=[slda,knn]"], "streaming.learners"),
+    ("vidzoo-stream", ["streaming=nope"], "streaming"),
+    ("vidzoo-import-weights", ["caffe", "{file}", "--output", "{missing}"], "source"),
+    ("tools/import_weights.py", ["torchvision", "{missing}", "--output", "{missing}"], "weights"),
+    ("vidzoo-export", ["checkpoint={ds}", "format=tflite"], "format"),
+    ("tools/export.py", ["checkpoint={missing}"], "checkpoint"),
+    ("vidzoo-extract-features", ["checkpoint={missing}"], "data="),
+    ("tools/extract_features.py", ["checkpoint={missing}", "data={ds}", "output={missing}", "layer=fc6"], "checkpoint"),
 ]
 GPU_CASES = [
     ("vidzoo-train", ["trainer.batch_size=auto"], "trainer.batch_size=auto"),
@@ -119,8 +138,8 @@ def _command(prog: str) -> list[str]:
     script = Path(sys.executable).parent / prog
     if script.is_file():
         return [str(script)]
-    entry = ENTRY_POINTS[prog]
-    return [sys.executable, "-c", f"import sys; sys.argv[0] = {prog!r}; from vidzoo.cli import {entry}; {entry}()"]
+    module, _, entry = ENTRY_POINTS[prog].partition(":")
+    return [sys.executable, "-c", f"import sys; sys.argv[0] = {prog!r}; from {module} import {entry}; {entry}()"]
 
 
 def _make_sentinel_tree(root: Path) -> dict[str, Path]:

@@ -172,7 +172,7 @@ def test_output_dir_that_is_a_file_holds_other_files_or_is_read_only(root, tmp_p
     afile = tmp_path / "afile"
     afile.write_text("not a folder")
     err = one_line_error(run_tool("train.py", args(root, afile), tmp_path))
-    assert f"trainer.output_dir={afile}: {afile} is a file" in err and afile.read_text() == "not a folder"
+    assert f"trainer.output_dir={afile}" in err and "is a file" in err and afile.read_text() == "not a folder"
     theirs = tmp_path / "theirs"
     theirs.mkdir()
     (theirs / "report.json").write_text("their report")

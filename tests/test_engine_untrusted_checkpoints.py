@@ -240,7 +240,7 @@ def test_tools_test_prints_one_line_and_exits_2_for_a_forged_checkpoint(run):
 @pytest.mark.parametrize("args, fragment", [
     (["progress=false"], "checkpoint=PATH is required"),
     (["checkpoint=RUN", "foo=1"], "unknown argument 'foo'"),
-    (["checkpoint=RUN", "which=../../outside/x"], "which='../../outside/x': choose best or last"),
+    (["checkpoint=RUN", "which=../../outside/x"], "unknown which '../../outside/x'; choose one of: best, last"),
 ])
 def test_vidzoo_test_argument_mistakes_are_one_line_with_exit_2(run, capsys, args, fragment):
     err = _cli_error(capsys, *(a.replace("RUN", str(run)) for a in args))

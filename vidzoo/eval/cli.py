@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from vidzoo.files import atomic_write_text
 from vidzoo.cli import _fail
 from vidzoo.eval.errors import EvalInputError
 
@@ -58,7 +59,8 @@ def parse_args(argv: list[str]) -> dict:
 
 
 def _output_dir(out: str) -> Path:
-    """The report folder; an existing report.json there must be one this tool wrote (it is then replaced)."""
+    """The report folder (made only once the inputs have been read); an existing report.json there must be one
+    this tool wrote (it is then replaced)."""
     folder = Path(out)
     report = folder / "report.json"
     if report.exists():
@@ -68,7 +70,6 @@ def _output_dir(out: str) -> Path:
             ours = False
         if not ours:
             raise EvalInputError(f"out={out}: {report} exists and was not written by {TOOL}; choose another out=")
-    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
@@ -91,7 +92,8 @@ def run(opts: dict) -> dict:
         print(rep.format_table(result["per_sequence"], result["combined"]))
     result.update(_frame_level(sequences, opts["metrics"]))
     result["seconds"] = time.perf_counter() - start
-    (folder / "report.json").write_text(json.dumps(rep.jsonable(result), indent=1))
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / "report.json", json.dumps(rep.jsonable(result), indent=1))
     if opts["plot"] and "hota" in tracking:
         rep.plot_hota_alpha(result["combined"]["hota"], folder / "hota_alpha.png")
     if opts["plot"] and "detection" in opts["metrics"]:

@@ -6,11 +6,11 @@ and exit status 2, through :func:`vidzoo.cli._fail` and the shared list of user 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from vidzoo.arguments import OneLineArgumentParser
 from vidzoo.cli import _fail, _user_errors
 
 
@@ -59,7 +59,7 @@ def import_weights_main(argv: Sequence[str] | None = None) -> None:
     from vidzoo.interop.importing import import_weights
     from vidzoo.interop.sources import SOURCES
 
-    p = argparse.ArgumentParser(
+    p = OneLineArgumentParser(
         prog="vidzoo-import-weights",
         description="Turn a published weights file into a vidzoo checkpoint (model.safetensors + meta.json with "
         "the preprocessing the weights expect), loadable with vidzoo.load_model. Files are read with "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from vidzoo.cli import _run_guarded, compose_or_explain
+from vidzoo.cli import _checked, _run_guarded, compose_or_explain
 
 PROG = "vidzoo-stream"
 
@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> dict:
 
         print(OmegaConf.to_yaml(cfg))
         raise SystemExit(0)
+    from vidzoo.streaming.checks import check_stream_config
+
+    _checked(PROG, lambda: check_stream_config(cfg))
     report = _run_guarded(PROG, lambda: run_stream(cfg))
     for name, r in report["learners"].items():
         om = "n/a" if r["omega"] is None else f"{r['omega']:.3f}"
