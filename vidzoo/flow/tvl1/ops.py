@@ -69,11 +69,78 @@ def divergence(px: torch.Tensor, py: torch.Tensor) -> torch.Tensor:
     return px - F.pad(px[..., :, :-1], (1, 0)) + py - F.pad(py[..., :-1, :], (0, 0, 1, 0))
 
 
+def _odd_even_merge_sort(n: int) -> list[tuple[int, int]]:
+    """Batcher's odd-even merge sort on ``n`` (a power of two) wires: comparators ``(i, j)``, ``i < j``."""
+    comparators = []
+    p = 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        comparators.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return comparators
+
+
+_NETWORKS: dict[int, tuple[tuple[int, int, bool, bool], ...]] = {}
+
+
+def median_network(count: int) -> tuple[tuple[int, int, bool, bool], ...]:
+    """A selection network whose wire ``count // 2`` ends holding the median of ``count`` inputs.
+
+    Batcher's sorting network on the next power of two, the extra wires holding +inf, pruned to
+    the comparators the median depends on. Each entry ``(i, j, keep_min, keep_max)`` puts
+    ``min`` on wire ``i`` and ``max`` on wire ``j`` (only the outputs still needed); an entry with
+    both flags false swaps the wires (a comparator against +inf). 5x5: 113 entries, 202 min/max.
+    """
+    if count in _NETWORKS:
+        return _NETWORKS[count]
+    n = 1 << (count - 1).bit_length()
+    needed, kept = {count // 2}, []
+    for i, j in reversed(_odd_even_merge_sort(n)):
+        if i in needed or j in needed:
+            kept.append((i, j, i in needed, j in needed))
+            needed |= {i, j}
+    infinite, network = set(range(count, n)), []
+    for i, j, keep_min, keep_max in reversed(kept):
+        if j in infinite:  # min(x, inf) = x stays on wire i
+            continue
+        if i in infinite:  # the finite value moves to wire i, +inf to wire j
+            infinite = (infinite - {i}) | {j}
+            network.append((i, j, False, False))
+        else:
+            network.append((i, j, keep_min, keep_max))
+    _NETWORKS[count] = tuple(network)
+    return _NETWORKS[count]
+
+
 def median_filter(u: torch.Tensor, ksize: int) -> torch.Tensor:
     """``ksize x ksize`` median of each ``(B, C, H, W)`` map with replicated borders (``cv2.medianBlur``)."""
     r = ksize // 2
-    patches = F.pad(u, (r, r, r, r), mode="replicate").unfold(2, ksize, 1).unfold(3, ksize, 1)
-    return patches.reshape(*u.shape, ksize * ksize).median(dim=-1).values
+    return median_of_padded(F.pad(u, (r, r, r, r), mode="replicate"), ksize)
+
+
+def median_of_padded(padded: torch.Tensor, ksize: int) -> torch.Tensor:
+    """Median of every ``ksize x ksize`` window of ``padded (B, C, H + k - 1, W + k - 1)`` -> ``(B, C, H, W)``.
+
+    Min/max operations only (a selection network), which ``torch.compile`` fuses into one vectorised
+    loop when it sees the padded tensor as a plain input.
+    """
+    h, w = padded.shape[-2] - ksize + 1, padded.shape[-1] - ksize + 1
+    wires = [padded[..., dy : dy + h, dx : dx + w] for dy in range(ksize) for dx in range(ksize)]
+    for i, j, keep_min, keep_max in median_network(ksize * ksize):
+        a, b = wires[i], wires[j]
+        if not (keep_min or keep_max):
+            wires[i], wires[j] = b, a
+            continue
+        if keep_min:
+            wires[i] = torch.minimum(a, b)
+        if keep_max:
+            wires[j] = torch.maximum(a, b)
+    return wires[ksize * ksize // 2]
 
 
 def warp_bicubic(images: torch.Tensor, u: torch.Tensor) -> torch.Tensor:

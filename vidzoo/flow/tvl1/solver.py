@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 import torch
+import torch.nn.functional as F
 
 from vidzoo.flow.tvl1 import ops
 
@@ -27,7 +28,7 @@ _FLAT_INV_GRAD = 1e20
 
 @dataclass(frozen=True)
 class TVL1Params:
-    """OpenCV's ``DualTVL1OpticalFlow_create`` keywords and defaults (``lambda_`` as in cv2's Python API)."""
+    """OpenCV's DualTVL1OpticalFlow parameters and defaults (``lambda_`` as in cv2's Python API)."""
 
     tau: float = 0.25
     lambda_: float = 0.15
@@ -57,9 +58,11 @@ class TVL1Params:
                 "0 < scaleStep < 1; medianFiltering odd (or <= 1 for none)"
             )
 
-    def as_dict(self) -> dict[str, Any]:
-        """The keywords, e.g. for ``cv2.optflow.DualTVL1OpticalFlow_create(**params.as_dict())``."""
-        return asdict(self)
+    def opencv_kwargs(self) -> dict[str, Any]:
+        """Keywords for ``cv2.optflow.DualTVL1OpticalFlow_create`` (whose Python binding spells ``innnerIterations``)."""
+        kwargs = asdict(self)
+        kwargs["innnerIterations"] = kwargs.pop("innerIterations")
+        return kwargs
 
 
 def _primal_dual_step(
@@ -86,6 +89,11 @@ def _primal_dual_step(
             error)
 
 
+def _masked_median(padded: torch.Tensor, u: torch.Tensor, active: torch.Tensor, ksize: int) -> torch.Tensor:
+    """Median-filtered ``u (B, 2, H, W)`` where ``active (B, 1, 1, 1)``, else ``u``; ``padded``: ``u`` padded by k // 2."""
+    return torch.where(active, ops.median_of_padded(padded, ksize), u)
+
+
 class TVL1:
     """Callable TV-L1 solver: ``TVL1(params)(i0, i1) -> flow (B, 2, H, W)`` in pixels, from ``i0`` to ``i1``.
 
@@ -98,9 +106,9 @@ class TVL1:
     def __init__(self, params: TVL1Params | None = None, *, compile: bool = False, sync_every: int | None = None):
         self.params = params or TVL1Params()
         self.sync_every = sync_every
-        self._step: Callable[..., Any] = (
-            torch.compile(_primal_dual_step, dynamic=True) if compile else _primal_dual_step
-        )
+        wrap = (lambda fn: torch.compile(fn, dynamic=False)) if compile else (lambda fn: fn)
+        self._step: Callable[..., Any] = wrap(_primal_dual_step)
+        self._median: Callable[..., Any] = wrap(_masked_median)
 
     def __call__(self, i0: torch.Tensor, i1: torch.Tensor) -> torch.Tensor:
         """``i0, i1 (B, 1, H, W)``: uint8 gray levels, or floats in [0, 1] (scaled by 255, as OpenCV does)."""
@@ -151,8 +159,10 @@ class TVL1:
             steps = 0
             for _outer in range(p.outerIterations):
                 if p.medianFiltering > 1:
-                    filtered = ops.median_filter(u[:, :2], p.medianFiltering)
-                    u = torch.cat((torch.where(active, filtered, u[:, :2]), u[:, 2:]), dim=1)
+                    r = p.medianFiltering // 2
+                    padded = F.pad(u[:, :2], (r, r, r, r), mode="replicate")
+                    filtered = self._median(padded, u[:, :2], active, p.medianFiltering)
+                    u = torch.cat((filtered, u[:, 2:]), dim=1) if p.gamma else filtered
                 for _inner in range(p.innerIterations):
                     u, px, py, error = self._step(u, px, py, g, rho_c, inv_grad, active, l_t, p.theta, taut)
                     active = active & (error > threshold).view(b, 1, 1, 1)
