@@ -163,8 +163,24 @@ def test_compiled_step_matches_eager():
     assert _epe(eager[0], compiled[0]) < 1e-3
 
 
+def test_failed_compile_warns_and_runs_eager(monkeypatch):
+    from vidzoo.flow.tvl1 import solver
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no C++ compiler")
+
+    for name in ("_primal_dual_step", "_masked_median"):
+        monkeypatch.setitem(solver._COMPILED, name, broken)
+    i0 = _textured(24, 32).astype(np.uint8)
+    i1 = np.roll(i0, 1, axis=1)
+    params = TVL1Params(nscales=1, warps=1)
+    with pytest.warns(UserWarning, match="no C\\+\\+ compiler"):
+        fallback = _ours(TVL1(params, compile=True), i0[None], i1[None])
+    np.testing.assert_array_equal(fallback, _ours(TVL1(params), i0[None], i1[None]))
+
+
 def test_module_imports_only_torch():
     source = "\n".join(p.read_text() for p in Path(ops.__file__).parent.glob("*.py"))
     imports = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
-    assert imports <= {"__future__", "dataclasses", "functools", "math", "typing", "torch", "vidzoo"}, imports
+    assert imports <= {"__future__", "dataclasses", "functools", "math", "typing", "warnings", "torch", "vidzoo"}, imports
     assert "vidzoo.data" not in source

@@ -13,6 +13,7 @@ pair would get alone.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
@@ -94,11 +95,26 @@ def _masked_median(padded: torch.Tensor, u: torch.Tensor, active: torch.Tensor, 
     return torch.where(active, ops.median_of_padded(padded, ksize), u)
 
 
+_COMPILED: dict[str, Callable[..., Any]] = {}
+#: Shapes compiled per function while TV-L1 runs: 5 pyramid levels x a few (batch, frame size) combinations.
+_RECOMPILE_LIMIT = 64
+
+
+def _compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """One ``torch.compile`` wrapper per function and process: a new wrapper per solver would compile again."""
+    if fn.__name__ not in _COMPILED:
+        _COMPILED[fn.__name__] = torch.compile(fn, dynamic=False)
+    return _COMPILED[fn.__name__]
+
+
 class TVL1:
     """Callable TV-L1 solver: ``TVL1(params)(i0, i1) -> flow (B, 2, H, W)`` in pixels, from ``i0`` to ``i1``.
 
-    ``compile=True`` runs the primal-dual step through ``torch.compile`` (fused loops; needs a C++
-    compiler on CPU, Triton on GPU). ``sync_every``: inner iterations between the host checks that
+    ``compile=True`` runs the primal-dual step and the median filter through ``torch.compile`` (fused
+    loops; a C++ compiler on CPU, Triton on GPU; if compiling fails, a warning and eager mode). Each
+    pyramid level's ``(B, H, W)`` compiles once (tens of seconds, cached on disk by torch), up to 64
+    shapes per process, so resize mixed-size videos to one size.
+    ``sync_every``: inner iterations between the host checks that
     end a warp once every pair has stopped (1 on CPU, where the check is free; more on GPU, where
     it waits for the device). It changes speed only: stopped pairs stay frozen either way.
     """
@@ -106,9 +122,8 @@ class TVL1:
     def __init__(self, params: TVL1Params | None = None, *, compile: bool = False, sync_every: int | None = None):
         self.params = params or TVL1Params()
         self.sync_every = sync_every
-        wrap = (lambda fn: torch.compile(fn, dynamic=False)) if compile else (lambda fn: fn)
-        self._step: Callable[..., Any] = wrap(_primal_dual_step)
-        self._median: Callable[..., Any] = wrap(_masked_median)
+        self._step: Callable[..., Any] = _compiled(_primal_dual_step) if compile else _primal_dual_step
+        self._median: Callable[..., Any] = _compiled(_masked_median) if compile else _masked_median
 
     def __call__(self, i0: torch.Tensor, i1: torch.Tensor) -> torch.Tensor:
         """``i0, i1 (B, 1, H, W)``: uint8 gray levels, or floats in [0, 1] (scaled by 255, as OpenCV does)."""
@@ -116,8 +131,17 @@ class TVL1:
             raise ValueError(f"need two (B, 1, H, W) gray batches of one shape with H, W >= 3, got "
                              f"{tuple(i0.shape)} and {tuple(i1.shape)}")
         scale = 1.0 if i0.dtype == torch.uint8 else 255.0
+        i0, i1 = i0.float() * scale, i1.float() * scale
         with torch.no_grad():
-            return self._pyramid(i0.float() * scale, i1.float() * scale)
+            if self._step is _primal_dual_step:
+                return self._pyramid(i0, i1)
+            try:
+                with torch._dynamo.config.patch(recompile_limit=_RECOMPILE_LIMIT):
+                    return self._pyramid(i0, i1)
+            except Exception as exc:  # torch.compile can fail (no C++ compiler, old Triton): eager from now on
+                warnings.warn(f"torch.compile of TV-L1 failed ({type(exc).__name__}: {exc}); continuing in eager mode")
+                self._step, self._median = _primal_dual_step, _masked_median
+                return self._pyramid(i0, i1)
 
     def _pyramid(self, i0: torch.Tensor, i1: torch.Tensor) -> torch.Tensor:
         p = self.params
