@@ -184,3 +184,32 @@ def test_module_imports_only_torch():
     imports = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
     assert imports <= {"__future__", "dataclasses", "functools", "math", "typing", "warnings", "torch", "vidzoo"}, imports
     assert "vidzoo.data" not in source
+
+
+def test_prefetch_keeps_order_and_raises_where_the_producer_failed():
+    from vidzoo.flow.torch_backend import prefetch
+
+    def items():
+        yield from range(5)
+        raise OSError("disk gone")
+
+    seen = []
+    with pytest.raises(OSError, match="disk gone"):
+        for item in prefetch(items(), depth=2):
+            seen.append(item)
+    assert seen == [0, 1, 2, 3, 4]
+    assert list(prefetch(iter(range(100)), depth=3)) == list(range(100))
+
+
+def test_batch_fn_returns_host_flow_and_rejects_bad_devices():
+    from vidzoo.flow.torch_backend import make_tvl1_torch_fn, resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="not a torch device"):
+        resolve_device("gpu0")
+    i0 = np.stack([_textured(24, 32, seed=s).astype(np.uint8) for s in range(2)])
+    i1 = np.roll(i0, 1, axis=2)
+    fn = make_tvl1_torch_fn("cpu", batch=4, compile=False, nscales=1, warps=1)
+    flows = fn(i0, i1)
+    assert flows.shape == (2, 24, 32, 2) and flows.dtype == np.float32
+    assert abs(float(np.median(flows[:, 6:-6, 6:-6, 0])) - 1.0) < 0.2
