@@ -113,10 +113,10 @@ class TVL1:
     ``compile=True`` runs the primal-dual step and the median filter through ``torch.compile`` (fused
     loops; a C++ compiler on CPU, Triton on GPU; if compiling fails, a warning and eager mode). Each
     pyramid level's ``(B, H, W)`` compiles once (tens of seconds, cached on disk by torch), up to 64
-    shapes per process, so resize mixed-size videos to one size.
-    ``sync_every``: inner iterations between the host checks that
-    end a warp once every pair has stopped (1 on CPU, where the check is free; more on GPU, where
-    it waits for the device). It changes speed only: stopped pairs stay frozen either way.
+    shapes per process, so resize mixed-size videos to one size. ``sync_every``: inner iterations
+    between the host checks that end a warp once every pair has stopped (1 on CPU, where the check
+    is free; 10 on GPU, where it waits for the device). It changes speed only: stopped pairs stay
+    frozen either way.
     """
 
     def __init__(self, params: TVL1Params | None = None, *, compile: bool = False, sync_every: int | None = None):
