@@ -31,7 +31,7 @@ PY
 
 echo "== eager"
 timeout 100 "$PY" tools/benchmark.py flow --size 320x240 --device cuda --no-compile --torch-batches 32,64 \
-    --torch-pairs 128 --pairs 10 --tvl1-pairs 4
+    --torch-pairs 128 --pairs 10 --tvl1-pairs 4 || echo "eager run did not finish within 100 s (rc $?)"
 echo "== torch.compile"
 timeout 170 "$PY" tools/benchmark.py flow --size 320x240 --device cuda --compile --torch-batches 32,64 \
     --torch-pairs 128 --pairs 2 --tvl1-pairs 2 || echo "compiled run did not finish within 170 s (rc $?)"
