@@ -14,6 +14,7 @@ Prints a Markdown table.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import multiprocessing as mp
 import time
@@ -29,8 +30,8 @@ from vidzoo.arguments import OneLineArgumentParser
 ALGORITHMS = (("tvl1", {}), ("farneback", {}), ("dis", {"preset": "fast"}), ("dis", {"preset": "medium"}))
 
 
-#: Appended by ``tools/benchmark.py flow --quick``: two small pairs per algorithm.
-QUICK_ARGS = ["--pairs", "2", "--tvl1-pairs", "1", "--size", "80x60"]
+#: Appended by ``tools/benchmark.py flow --quick``: one or two small pairs per algorithm, tvl1_torch uncompiled.
+QUICK_ARGS = ["--pairs", "2", "--tvl1-pairs", "1", "--size", "80x60", "--torch-batches", "1", "--no-compile"]
 
 
 def default_video() -> Path:
