@@ -5,10 +5,10 @@ The rules, as the README's "Tests" section states them:
 * all commands run in one scratch folder (``runs/`` lands there), top to bottom, each as ``bash -c``; the
   repository's ``.venv``, ``tools``, ``configs``, ``Makefile``, ``pyproject.toml`` and ``requirements.lock`` are
   linked into it; ``make test`` is the suite itself and is not run again;
-* training commands (``vidzoo-train``, ``tools/train.py``, ``make train``) get the README's smoke-size overrides
-  appended, benchmark commands get ``--quick``, and other long tools the README's documented smoke flags;
+* training commands (``vidzoo-train``, ``tools/train.py``, ``make train``, ``tools/stream.py``) get the README's
+  smoke-size overrides appended, and benchmark commands get ``--quick``;
 * ``/data/ucf101`` and ``/data/hmdb51`` are generated trees with the official layout, ``video.mp4`` a small
-  generated clip.
+  generated clip, ``mc3_18-a90a0ba3.pth`` torchvision's ``mc3_18`` state dict with random weights.
 
 Any README edit that breaks a command fails this test, with the command and its output in the message.
 """
@@ -29,7 +29,7 @@ from datasets_tree import make_hmdb51_tree, make_ucf101_tree, write_video
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 LINKED = ("tools", "configs", "Makefile", "pyproject.toml", "requirements.lock")
-TRAINING = re.compile(r"(vidzoo-train|tools/train\.py|make train)\b")
+TRAINING = re.compile(r"(vidzoo-train|tools/train\.py|make train|tools/stream\.py|vidzoo-stream)\b")
 BENCHMARK = re.compile(r"tools/benchmark\.py\s+\w+")
 NOT_RUN = ("make test",)
 
@@ -52,7 +52,7 @@ def shell_commands(body: str) -> list[str]:
 
 def smoke_overrides(text: str) -> str:
     """The overrides the README names as its smoke size (``smoke-size overrides `...` ``)."""
-    match = re.search(r"smoke-size overrides `([^`]+)`", text)
+    match = re.search(r"smoke-size overrides\s+`([^`]+)`", text)
     assert match, "README.md must name its smoke-size overrides (see tests/test_readme.py)"
     return match.group(1)
 
@@ -77,6 +77,11 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = REPO / ".venv" if (REPO / ".venv" / "bin" / "python").exists() else Path(sys.prefix)
     if not (venv / "bin" / "vidzoo-train").exists():
         pytest.skip(f"the README's commands need the project's environment ({venv}/bin/vidzoo-train); run `make test`")
+    stamp = venv / ".installed"
+    if stamp.exists() and any(stamp.stat().st_mtime < (REPO / f).stat().st_mtime for f in ("pyproject.toml",
+                                                                                       "requirements.lock")):
+        pytest.fail(f"{venv} is older than pyproject.toml / requirements.lock: `make train` here would reinstall it; "
+                    "run `make install` (make test does) first")
     (root / ".venv").symlink_to(venv)
     for name in LINKED:
         (root / name).symlink_to(REPO / name)
@@ -90,6 +95,11 @@ def _stand_ins(text: str, scratch: Path) -> dict[str, str]:
         subs["/data/ucf101"] = str(make_ucf101_tree(data / "ucf101"))
     if "/data/hmdb51" in text:
         subs["/data/hmdb51"] = str(make_hmdb51_tree(data / "hmdb51"))
+    if "mc3_18-a90a0ba3.pth" in text:  # a torchvision state dict, as downloaded (random weights)
+        import torch
+        from torchvision.models.video import mc3_18
+
+        torch.save(mc3_18(weights=None).state_dict(), scratch / "mc3_18-a90a0ba3.pth")
     if "video.mp4" in text:
         subs["video.mp4"] = str(write_video(scratch / "video.mp4", num_frames=24, size=(64, 80), codec="libx264"))
     return subs
