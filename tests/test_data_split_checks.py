@@ -105,16 +105,16 @@ def test_checkpoint_trained_on_split_1_is_refused_on_split_2(tmp_path, capsys):
     assert not any(str(root) in d or "/" in d for d in meta["train_videos"]["digests"])  # hashes, not paths
 
     with pytest.raises(SystemExit) as exc:
-        cli.test_main([f"checkpoint={out}", "data.split=2", "progress=false"])
+        cli.run_test([f"checkpoint={out}", "data.split=2", "progress=false"])
     err = capsys.readouterr().err.strip()
     assert exc.value.code == 2 and len(err.splitlines()) == 1
     assert "6 of 6 test videos of data.source=ucf101 split 2 are in the training set of" in err
     assert ckpt.META_FILE in err and "train_videos" in err and "data.allow_overlap=true" in err
 
     with pytest.warns(UserWarning, match="are in the training set"):
-        report = cli.test_main([f"checkpoint={out}", "data.split=2", "data.allow_overlap=true", "progress=false"])
+        report = cli.run_test([f"checkpoint={out}", "data.split=2", "data.allow_overlap=true", "progress=false"])
     assert report["num_videos"] == 6
-    assert cli.test_main([f"checkpoint={out}", "data.split=1", "progress=false"])["num_videos"] == 6
+    assert cli.run_test([f"checkpoint={out}", "data.split=1", "progress=false"])["num_videos"] == 6
     assert (out / "test-split1" / "test_report.json").is_file()
 
 
@@ -128,7 +128,7 @@ def test_a_stored_allow_overlap_does_not_silence_the_check(tmp_path, capsys, syn
     meta["train_videos"]["digests"] = key_digests(test.keys[:2])  # as if trained on two of the test videos
     meta_file.write_text(json.dumps(meta))
     with pytest.raises(SystemExit):
-        cli.test_main([f"checkpoint={out}", "progress=false"])
+        cli.run_test([f"checkpoint={out}", "progress=false"])
     assert "2 of 18 test videos" in capsys.readouterr().err
 
 

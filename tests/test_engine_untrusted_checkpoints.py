@@ -90,7 +90,7 @@ def _one_line_error(run: Path, *fragments: str) -> str:
 
 def _cli_error(capsys, *args: str) -> str:
     with pytest.raises(SystemExit) as exc:
-        cli.test_main(list(args))
+        cli.run_test(list(args))
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err

@@ -247,14 +247,21 @@ def final_line(report: dict, path: Path) -> str:
             f"({counts['failed']} videos failed, {counts['skipped']} skipped) -> {path}")
 
 
-def test_main(argv: list[str] | None = None) -> dict:
-    """``vidzoo-test checkpoint=PATH [data.split=2 data.test_clips=10 ...]``: evaluate on the held-out split."""
+def run_test(argv: list[str] | None = None) -> dict:
+    """Evaluate as ``vidzoo-test argv`` does and return the report (bad input: one line, exit 2)."""
     from vidzoo.test_args import parse_test_args
 
     args = _checked("vidzoo-test", lambda: parse_test_args(sys.argv[1:] if argv is None else argv))
     from vidzoo.engine.testing import evaluate_checkpoint
 
     return _run_guarded("vidzoo-test", lambda: evaluate_checkpoint(**args))
+
+
+def test_main(argv: list[str] | None = None) -> None:
+    """``vidzoo-test checkpoint=PATH [data.split=2 data.test_clips=10 ...]``: evaluate on the held-out split.
+
+    Returns None, so the console script exits 0 after its report line (the report is in test_report.json)."""
+    run_test(argv)
 
 
 def extract_flow_main(argv: list[str] | None = None) -> None:
