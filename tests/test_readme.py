@@ -41,7 +41,7 @@ def readme_blocks(text: str) -> list[tuple[str, str]]:
 
 def shell_commands(body: str) -> list[str]:
     """The commands of a bash block: continuation lines joined, comments and blank lines dropped."""
-    joined = re.sub(r"\\\n\s*", " ", body)
+    joined = re.sub(r"\s*\\\n\s*", " ", body)
     commands = []
     for line in joined.splitlines():
         code = line.split(" #", 1)[0].strip() if not line.lstrip().startswith("#") else ""
