@@ -236,3 +236,13 @@ def test_write_truncated_video(tmp_path, synthetic_root):
     out = write_corrupt_video(tmp_path / "t.avi", "truncated", source=src)
     assert 0 < out.stat().st_size < src.stat().st_size
     assert src.read_bytes().startswith(out.read_bytes())
+
+
+def test_generation_says_what_it_makes_once(tmp_path, capsys):
+    from vidzoo.data.synthetic import generate_synthetic_motions
+
+    kw = dict(seed=1, train_per_class=1, test_per_class=1, size=(32, 32), num_frames=4)
+    generate_synthetic_motions(tmp_path / "s", **kw)
+    assert "generating the synthetic-motions dataset: 18 videos of 4 frames 32x32" in capsys.readouterr().out
+    generate_synthetic_motions(tmp_path / "s", **kw)  # cached: nothing to say
+    assert "generating" not in capsys.readouterr().out

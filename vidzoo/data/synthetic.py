@@ -28,6 +28,7 @@ from typing import Any
 import av
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from vidzoo.files import check_owned, exclusive_lock, make_temp_dir, remove_leftovers, replace_dir
 
@@ -279,6 +280,10 @@ def _generate_into(out: Path, params: dict) -> None:
     size = tuple(params["size"])
     lines: dict[str, list[str]] = {"train": [], "test": []}
     plan = _split_plan(params["train_per_class"], params["test_per_class"])
+    total = len(CLASSES) * len(plan)
+    print(f"[vidzoo] generating the synthetic-motions dataset: {total} videos of {params['num_frames']} frames "
+          f"{size[0]}x{size[1]} (once; cached)", flush=True)
+    bar = tqdm(total=total, desc="synthetic motions", unit="video", disable=None, dynamic_ncols=True)
     for label, cls in enumerate(CLASSES):
         (out / "videos" / cls).mkdir(parents=True)
         for k, (subset, group, clip) in enumerate(plan):
@@ -287,6 +292,8 @@ def _generate_into(out: Path, params: dict) -> None:
             rel = f"{cls}/v_{cls}_g{group:02d}_c{clip:02d}.avi"
             write_video(out / "videos" / rel, frames, fps=params["fps"])
             lines[subset].append(f"{rel} {label + 1}" if subset == "train" else rel)
+            bar.update()
+    bar.close()
     splits = out / "splits"
     splits.mkdir()
     (splits / "classInd.txt").write_text("".join(f"{i + 1} {c}\n" for i, c in enumerate(CLASSES)))
