@@ -24,7 +24,7 @@ def _named_keys() -> list[tuple[str, int, str, str]]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 for plus, key in KEY.findall(node.value):
-                    if key.split(".")[1] not in modules and not key.endswith(("safetensors", "load_state_dict")):
+                    if key.split(".")[1] not in modules and not key.endswith(("safetensors", "state_dict")):
                         found.append((str(path.relative_to(REPO)), node.lineno, plus, key))
     return found
 

@@ -136,7 +136,7 @@ def _keep_classes(
     flip_pairs: list[tuple[str, str]] | None,
     keep: list[str],
 ) -> tuple[list[VideoRecord], list[str], list[str], list[tuple[str, str]] | None, bool]:
-    """Only the classes named in ``keep`` (``data.extra.classes``), relabelled 0..k-1 in ``keep`` order.
+    """Only the classes named in ``keep`` (``+data.extra.classes``), relabelled 0..k-1 in ``keep`` order.
 
     Returns the records and their video keys, the class names, the flip pairs whose two classes are both kept,
     and whether horizontal flips stay on (off when a kept class would flip into a dropped one: no label would be
@@ -145,7 +145,7 @@ def _keep_classes(
     unknown = [c for c in keep if c not in class_names]
     if unknown or len(set(keep)) != len(keep) or not keep:
         bad = repr(unknown[0]) if unknown else "a repeated or empty list"
-        raise ConfigValueError(f"data.extra.classes names {bad}; choose distinct classes from {', '.join(class_names)}")
+        raise ConfigValueError(f"+data.extra.classes names {bad}; choose distinct classes from {', '.join(class_names)}")
     new = {class_names.index(c): i for i, c in enumerate(keep)}
     chosen = [i for i, r in enumerate(records) if r.label in new]
     kept = [replace(records[i], label=new[records[i].label]) for i in chosen]
@@ -245,7 +245,7 @@ def build_datasets(
             )
             if reverse_pairs is not None and any((a in class_names) != (b in class_names) for a, b in reverse_pairs):
                 raise ConfigValueError("data.time_reversal=true needs each kept class's reversed partner in "
-                                       "data.extra.classes too; add it or set data.time_reversal=false")
+                                       "+data.extra.classes too; add it or set data.time_reversal=false")
             if reverse_pairs is not None:
                 reverse_pairs = [p for p in reverse_pairs if p[0] in class_names]
         if not records:

@@ -91,9 +91,10 @@ def check_model_spec(meta: Mapping[str, Any], file: Path | str) -> tuple[str, in
     for key, value in kwargs.items():
         _check_value(value, file, f"model.kwargs.{key}")
     names = meta.get("class_names")
-    if names is not None and (not isinstance(names, list) or len(names) != num_classes
+    if names is not None and (not isinstance(names, list) or len(names) not in (0, num_classes)
                               or not all(isinstance(n, str) and len(n) <= MAX_TEXT for n in names)):
-        raise _fail(file, "class_names", f"must be a list of {num_classes} short strings (model.num_classes)")
+        raise _fail(file, "class_names", f"must be a list of {num_classes} short strings (model.num_classes), "
+                    "or empty when the names are unknown (imported weights)")
     check_preprocessing(meta.get("preprocessing", {}), file)
     return spec["name"], num_classes, dict(kwargs)
 

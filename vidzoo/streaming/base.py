@@ -1,7 +1,7 @@
 """The base-initialisation phase: the shared trainer trains the backbone on the base classes only.
 
 It is an ordinary training run (the same trainer, checkpoints and report as ``tools/train.py``) of the stream
-config's data/model/optim/sched/trainer sections with ``data.extra.classes`` set to the base classes, written
+config's data/model/optim/sched/trainer sections with ``+data.extra.classes`` set to the base classes, written
 to ``<output_dir>/base``. The same run by hand::
 
     python tools/train.py '+data.extra.classes=[Still,TranslateLeft,TranslateRight,TranslateUp]'

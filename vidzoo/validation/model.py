@@ -60,7 +60,7 @@ def check_model(name: str, kwargs: dict[str, Any]) -> None:
     except UnknownModelError as exc:
         raise ConfigValueError(f"model.name: {exc}") from None
     if "num_classes" in kwargs:
-        raise ConfigValueError("model.kwargs.num_classes is set from the dataset's classes; remove it")
+        raise ConfigValueError("+model.kwargs.num_classes: the number of classes is set from the dataset's classes; remove it")
     params = inspect.signature(info.builder).parameters
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         unknown = sorted(k for k in kwargs if k not in params)
