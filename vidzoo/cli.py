@@ -197,12 +197,11 @@ def train_main() -> None:
     overrides, multirun, runs_a_job = _hydra_command_line(argv)
     if runs_a_job:
         validate_or_explain(overrides, multirun=multirun)
-        sweep.SWEPT_KEYS.update(sweep.split_sweeps(overrides)[1])
+        sweep.remember_swept_keys(sweep.split_sweeps(overrides)[1])
     elif not any(a in ("-h", "--help", "--hydra-help") for a in argv):
         compose_or_explain(overrides)
     register_configs()
     sweep.register_resolvers()
-    failed: list[str] = []
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base=None)
     def _train(cfg) -> dict:
@@ -218,15 +217,14 @@ def train_main() -> None:
         except _user_errors() as exc:
             if not in_sweep:
                 _fail("vidzoo-train", str(exc))
-            failed.append(str(exc))
-            print(f"vidzoo-train: error: job {HydraConfig.get().job.num}: {exc}", file=sys.stderr)
+            # sweep.SweepSummary prints the error line and lists the job as failed, whichever process ran it
             return {"run": str(cfg.trainer.output_dir), "error": str(exc)}
         if report is not None and "video_top1" in report and os.environ.get("RANK", "0") == "0":
             print(final_line(report, Path(cfg.trainer.output_dir) / "report.json"))
         return {"run": str(cfg.trainer.output_dir), **{k: (report or {}).get(k) for k in ("video_top1", "clip_top1")}}
 
     _train()
-    if failed:
+    if multirun and sweep.FAILED_JOBS:
         sys.exit(2)
 
 

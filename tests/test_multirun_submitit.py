@@ -1,0 +1,80 @@
+"""``vidzoo-train -m`` through hydra-submitit-launcher's local executor (``hydra/launcher=submitit_local``): every
+job runs in its own process, and its scores still reach the summary table (SummarySweeper). SLURM itself is not
+available here; its launcher config is checked by composing it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from training_helpers import check_four_job_sweep, tiny_sweep_overrides
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _train(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=600)
+
+
+@pytest.mark.slow
+def test_a_two_by_two_sweep_through_submitit_local_runs_four_jobs_with_a_summary(synthetic_root, tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    # two jobs at a time (the machine that runs the suite may have 2 cores); submitit's files inside the sweep folder
+    args = tiny_sweep_overrides(synthetic_root, sweep_dir, "hydra/launcher=submitit_local",
+                                "hydra.sweeper.max_batch_size=2", f"hydra.launcher.submitit_folder={sweep_dir}/.submitit/%j")
+    start = time.monotonic()
+    res = _train(args, tmp_path)
+    print(f"4 jobs through submitit_local in {time.monotonic() - start:.1f} s")
+    assert res.returncode == 0, res.stderr[-3000:]
+    rows = check_four_job_sweep(sweep_dir, res.stdout)
+    print("\n".join(f"job {r['job']}: video_top1 {r['video_top1']:.4f} clip_top1 {r['clip_top1']:.4f}" for r in rows))
+    logs = sorted((sweep_dir / ".submitit").glob("*/*_log.out"))
+    assert len(logs) == 4  # one process (and log) per job: the scores came back from other processes
+    assert "[vidzoo] final: video_top1" in logs[0].read_text()
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_job_failing_in_a_submitit_process_is_printed_listed_and_exits_2(tmp_path):
+    """Split files naming videos that are not there: the job stops in its own process; the error comes back."""
+    root = tmp_path / "ucf101"
+    (root / "UCF-101" / "Jump").mkdir(parents=True)
+    (root / "ucfTrainTestlist").mkdir()
+    (root / "ucfTrainTestlist" / "classInd.txt").write_text("1 Jump\n")
+    (root / "ucfTrainTestlist" / "trainlist01.txt").write_text("Jump/v_Jump_g01_c01.avi 1\n")
+    (root / "ucfTrainTestlist" / "testlist01.txt").write_text("Jump/v_Jump_g01_c02.avi\n")
+    sweep_dir = tmp_path / "sweep"
+    res = _train(["-m", "hydra/launcher=local", "data=ucf101", f"data.root={root}", "data.split=1",
+                  "data.num_workers=0", f"hydra.sweep.dir={sweep_dir}"], tmp_path)
+    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("vidzoo-train: error: job 0: ")]
+    assert res.returncode == 2 and len(errors) == 1 and "v_Jump_g01_c01" in errors[0], res.stderr[-3000:]
+    assert "| 0 | data.split=1 | failed | failed |" in (sweep_dir / "summary.md").read_text()
+    assert sorted((sweep_dir / ".submitit").glob("*/*_log.err"))  # the job ran in a submitit process
+
+
+@pytest.mark.parametrize("launcher, keys", [
+    ("slurm", {"timeout_min": 720, "gpus_per_node": 1, "tasks_per_node": 1, "cpus_per_task": 8, "mem_gb": 64}),
+    ("local", {"timeout_min": 240, "gpus_per_node": 0, "tasks_per_node": 1, "cpus_per_task": 2}),
+])
+def test_launcher_presets_compose_with_their_defaults_and_submitit_files_in_the_sweep_folder(launcher, keys):
+    from omegaconf import OmegaConf
+
+    from vidzoo.cli import compose_or_explain
+
+    cfg = compose_or_explain([f"hydra/launcher={launcher}", "hydra.sweep.dir=/sweeps/s1"], with_hydra=True)
+    node = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
+    assert {k: node[k] for k in keys} == keys
+    assert node["submitit_folder"] == "/sweeps/s1/.submitit/%j"
+    assert node["_target_"].endswith("SlurmLauncher" if launcher == "slurm" else "LocalLauncher")
+
+
+def test_a_launcher_that_does_not_exist_is_one_line_and_exit_2(tmp_path):
+    res = _train(["-m", "hydra/launcher=submitit_pbs", "model=c3d,r3d"], tmp_path)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "submitit_local" in res.stderr and "slurm" in res.stderr
