@@ -4,6 +4,7 @@ available here; its launcher config is checked by composing it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TINY_SYNTHETIC
 from training_helpers import check_four_job_sweep, tiny_sweep_overrides
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +30,8 @@ def test_a_two_by_two_sweep_through_submitit_local_runs_four_jobs_with_a_summary
     sweep_dir = tmp_path / "sweep"
     # two jobs at a time (the machine that runs the suite may have 2 cores); submitit's files inside the sweep folder
     args = tiny_sweep_overrides(synthetic_root, sweep_dir, "hydra/launcher=submitit_local",
-                                "hydra.sweeper.max_batch_size=2", f"hydra.launcher.submitit_folder={sweep_dir}/.submitit/%j")
+                                "hydra.sweeper.max_batch_size=2",
+                                f"hydra.launcher.submitit_folder={sweep_dir}/.submitit/%j")
     start = time.monotonic()
     res = _train(args, tmp_path)
     print(f"4 jobs through submitit_local in {time.monotonic() - start:.1f} s")
@@ -41,20 +44,41 @@ def test_a_two_by_two_sweep_through_submitit_local_runs_four_jobs_with_a_summary
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
+def test_a_job_of_two_submitit_tasks_trains_as_two_ddp_ranks(synthetic_root, tmp_path):
+    """tasks_per_node=2: submitit starts two processes for the job; vidzoo.engine.distributed turns their
+    SUBMITIT_LOCAL_* variables into ranks 0 and 1 of one process group (as SLURM_* on a cluster)."""
+    sweep_dir = tmp_path / "sweep"
+    args = tiny_sweep_overrides(synthetic_root, sweep_dir, "hydra/launcher=local", "hydra.launcher.tasks_per_node=2",
+                                sweeps=("model=c3d",))
+    res = _train(args, tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    logs = [p.read_text() for p in sorted((sweep_dir / ".submitit").glob("*/*_log.out"))]
+    assert len(logs) == 2 and all("Job completed successfully" in log for log in logs)
+    assert ["[vidzoo] final:" in log for log in logs] == [True, False]  # rank 0 reports, rank 1 does not
+    run = next(p for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    report = json.loads((run / "report.json").read_text())
+    assert report["num_videos"] == 9 * TINY_SYNTHETIC["test_per_class"]  # the two shards, gathered: each video once
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 1  # one epoch, written by rank 0 only
+
+
 def test_a_job_failing_in_a_submitit_process_is_printed_listed_and_exits_2(tmp_path):
     """Split files naming videos that are not there: the job stops in its own process; the error comes back."""
     root = tmp_path / "ucf101"
     (root / "UCF-101" / "Jump").mkdir(parents=True)
     (root / "ucfTrainTestlist").mkdir()
     (root / "ucfTrainTestlist" / "classInd.txt").write_text("1 Jump\n")
-    (root / "ucfTrainTestlist" / "trainlist01.txt").write_text("Jump/v_Jump_g01_c01.avi 1\n")
-    (root / "ucfTrainTestlist" / "testlist01.txt").write_text("Jump/v_Jump_g01_c02.avi\n")
+    for split in (1, 2):
+        (root / "ucfTrainTestlist" / f"trainlist0{split}.txt").write_text(f"Jump/v_Jump_g0{split}_c01.avi 1\n")
+        (root / "ucfTrainTestlist" / f"testlist0{split}.txt").write_text(f"Jump/v_Jump_g0{split}_c02.avi\n")
     sweep_dir = tmp_path / "sweep"
-    res = _train(["-m", "hydra/launcher=local", "data=ucf101", f"data.root={root}", "data.split=1",
+    res = _train(["-m", "hydra/launcher=local", "data=ucf101", f"data.root={root}", "data.split=1,2",
                   "data.num_workers=0", f"hydra.sweep.dir={sweep_dir}"], tmp_path)
-    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("vidzoo-train: error: job 0: ")]
-    assert res.returncode == 2 and len(errors) == 1 and "v_Jump_g01_c01" in errors[0], res.stderr[-3000:]
-    assert "| 0 | data.split=1 | failed | failed |" in (sweep_dir / "summary.md").read_text()
+    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("vidzoo-train: error: job ")]
+    assert res.returncode == 2 and len(errors) == 2 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    assert "v_Jump_g01_c01" in errors[0] and "v_Jump_g02_c01" in errors[1]
+    summary = (sweep_dir / "summary.md").read_text()
+    assert "| 0 | data.split=1 | failed | failed |" in summary and "| 1 | data.split=2 | failed | failed |" in summary
     assert sorted((sweep_dir / ".submitit").glob("*/*_log.err"))  # the job ran in a submitit process
 
 
@@ -67,14 +91,15 @@ def test_launcher_presets_compose_with_their_defaults_and_submitit_files_in_the_
 
     from vidzoo.cli import compose_or_explain
 
-    cfg = compose_or_explain([f"hydra/launcher={launcher}", "hydra.sweep.dir=/sweeps/s1"], with_hydra=True)
+    cfg = compose_or_explain([f"hydra/launcher={launcher}"], with_hydra=True)
     node = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
     assert {k: node[k] for k in keys} == keys
-    assert node["submitit_folder"] == "/sweeps/s1/.submitit/%j"
+    assert node["submitit_folder"] == f"{cfg.hydra.sweep.dir}/.submitit/%j"
     assert node["_target_"].endswith("SlurmLauncher" if launcher == "slurm" else "LocalLauncher")
 
 
 def test_a_launcher_that_does_not_exist_is_one_line_and_exit_2(tmp_path):
     res = _train(["-m", "hydra/launcher=submitit_pbs", "model=c3d,r3d"], tmp_path)
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
-    assert "submitit_local" in res.stderr and "slurm" in res.stderr
+    assert "choose one of: basic, local, slurm, submitit_local, submitit_slurm" in res.stderr
+    assert not (tmp_path / "runs").exists()

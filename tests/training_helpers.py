@@ -44,13 +44,14 @@ def tiny_overrides(root: Path, out: Path, *extra: str) -> list[str]:
             "trainer.epochs=2", "trainer.tensorboard=false", "trainer.progress=false", f"trainer.output_dir={out}", *extra]
 
 
-def tiny_sweep_overrides(root: Path, sweep_dir: Path, *extra: str) -> list[str]:
-    """``-m trainer.seed=0,1 model=c3d,r3d`` (4 jobs) for one step of one epoch each on the tiny conftest set under
+def tiny_sweep_overrides(root: Path, sweep_dir: Path, *extra: str,
+                         sweeps: tuple[str, ...] = ("trainer.seed=0,1", "model=c3d,r3d")) -> list[str]:
+    """``-m`` and ``sweeps`` (by default 4 jobs) for two steps of one epoch each on the tiny conftest set under
     ``root``, into ``sweep_dir``."""
     from conftest import TINY_SYNTHETIC as s
 
     return [
-        "-m", "trainer.seed=0,1", "model=c3d,r3d", "trainer.epochs=1", "trainer.max_steps_per_epoch=2",
+        "-m", *sweeps, "trainer.epochs=1", "trainer.max_steps_per_epoch=2",
         f"data.root={root}", f"data.synthetic.train_per_class={s['train_per_class']}",
         f"data.synthetic.test_per_class={s['test_per_class']}", f"data.synthetic.size=[{s['size'][0]},{s['size'][1]}]",
         f"data.synthetic.num_frames={s['num_frames']}", "data.resize=32", "data.crop_size=28", "data.num_frames=4",

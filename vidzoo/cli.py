@@ -42,7 +42,7 @@ def _config_groups() -> dict[str, list[str]]:
     return {
         d.name: sorted(p.stem for p in d.glob("*.yaml"))
         for d in sorted(CONFIG_DIR.iterdir())
-        if d.is_dir() and not d.name.startswith(".")
+        if d.is_dir() and not d.name.startswith(".") and d.name != "hydra"  # hydra/: Hydra's groups, not the job's
     }
 
 
@@ -58,12 +58,26 @@ def _flat_keys(node: Any, prefix: str = "") -> list[str]:
     return keys
 
 
+def _hydra_group_options(group: str) -> list[str]:
+    """The configs Hydra can pick for ``group`` (e.g. ``hydra/launcher``), read while a config dir is initialised."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    if not GlobalHydra.instance().is_initialized():
+        return []
+    return sorted(GlobalHydra.instance().config_loader().get_group_options(group))
+
+
 def explain_override_error(override: str, base_cfg: Any) -> str:
     """A one-line explanation (with the fix) of why ``override`` cannot be applied."""
     key, _, value = override.lstrip("+~").partition("=")
     groups = _config_groups()
     if key in groups:
         return f"no config {value!r} in group {key!r} (configs/{key}/); choose one of: {', '.join(groups[key])}"
+    if key.startswith("hydra/"):  # Hydra's groups (hydra/launcher: its plugins' configs and configs/hydra/launcher/)
+        options = _hydra_group_options(key)
+        if not options:
+            return f"no Hydra config group {key!r} in override {override!r}; see vidzoo-train --hydra-help"
+        return f"no config {value!r} in group {key!r}; choose one of: {', '.join(options)}"
     parent, _, leaf = key.rpartition(".")
     if parent in ("model.kwargs", "data.extra") and not override.startswith("+"):
         return f"{parent} has no key {leaf!r} yet; add it with +{override}"

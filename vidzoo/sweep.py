@@ -5,9 +5,10 @@ its own folder ``<hydra.sweep.dir>/<job.num>_<swept key=value ...>``; after the 
 :class:`SweepSummary` prints one row per job (the overrides that differ, video_top1, clip_top1, run
 folder) and writes the same table to ``summary.md`` (and ``summary.json``) in the sweep folder. It reads
 no file a job wrote: the rows come from what each job returned, seen by the callback when the job runs in
-this process (Hydra's basic launcher) and by the ``SummarySweeper`` of ``hydra_plugins/vidzoo_sweeper`` when a launcher runs it elsewhere and
-pickles its ``JobReturn`` back (``hydra/launcher=submitit_local`` / ``submitit_slurm``, configs/hydra/launcher/).
-The swept keys reach such job processes through the ``VIDZOO_SWEPT_KEYS`` environment variable.
+this process (Hydra's basic launcher), and by the ``SummarySweeper`` of ``hydra_plugins/vidzoo_sweeper``
+when a launcher runs it in another process and pickles its ``JobReturn`` back (``hydra/launcher=local``,
+``slurm``, ``submitit_local``, ``submitit_slurm``; configs/hydra/launcher/). The swept keys reach such job
+processes through the ``VIDZOO_SWEPT_KEYS`` environment variable.
 """
 
 from __future__ import annotations
