@@ -103,3 +103,38 @@ def test_a_launcher_that_does_not_exist_is_one_line_and_exit_2(tmp_path):
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert "choose one of: basic, local, slurm, submitit_local, submitit_slurm" in res.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_slurm_preset_asks_for_one_task_per_gpu_on_every_node(tmp_path, monkeypatch):
+    """No SLURM here: the launcher builds its sbatch script (a stand-in ``srun`` on PATH passes submitit's check)
+    and the test reads it instead of submitting it."""
+    import submitit
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.utils import instantiate
+
+    from vidzoo.cli import CONFIG_DIR
+    from vidzoo.config import register_configs
+
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "srun").write_text("#!/bin/sh\nexit 1\n")
+    (tmp_path / "bin" / "srun").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    executors = []
+    monkeypatch.setattr(submitit.AutoExecutor, "map_array", lambda self, *args: executors.append(self) or [])
+    register_configs()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+        cfg = compose("config", overrides=["hydra/launcher=slurm", "hydra.launcher.gpus_per_node=4",
+                                           "hydra.launcher.nodes=2", "hydra.launcher.partition=gpu",
+                                           f"hydra.sweep.dir={tmp_path / 'sweep'}", "hydra.job.name=train"],
+                      return_hydra_config=True)
+    GlobalHydra.instance().clear()
+    launcher = instantiate(cfg.hydra.launcher)
+    launcher.setup(hydra_context=None, task_function=None, config=cfg)
+    launcher.launch([["model=c3d"], ["model=r3d"]], initial_job_idx=0)
+    script = executors[0]._executor._make_submission_file_text("python -m submitit.core._submit", "1")
+    for line in ("--nodes=2", "--gpus-per-node=4", "--ntasks-per-node=4", "--cpus-per-task=8", "--mem=64GB",
+                 "--partition=gpu", "--time=720", f"--output={tmp_path / 'sweep'}/.submitit/%j/%j_0_log.out"):
+        assert f"#SBATCH {line}\n" in script
+    assert "\nsrun " in script  # every task is started by srun: SLURM_PROCID and SLURM_STEP_NUM_TASKS are set
