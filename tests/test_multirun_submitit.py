@@ -105,6 +105,16 @@ def test_a_launcher_that_does_not_exist_is_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+def test_without_the_launcher_plugin_the_error_says_what_to_install(monkeypatch):
+    from vidzoo import cli
+
+    monkeypatch.setattr(cli, "_hydra_group_options", lambda group: ["basic", "local", "slurm"])
+    for choice in ("local", "submitit_slurm"):
+        message = cli.explain_override_error(f"hydra/launcher={choice}", None)
+        assert message.endswith('needs hydra-submitit-launcher (for submitit_local, submitit_slurm, local, slurm): '
+                                'pip install -e ".[cluster]"')
+
+
 def test_the_slurm_preset_asks_for_one_task_per_gpu_on_every_node(tmp_path, monkeypatch):
     """No SLURM here: the launcher builds its sbatch script (a stand-in ``srun`` on PATH passes submitit's check)
     and the test reads it instead of submitting it."""

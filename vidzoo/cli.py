@@ -77,6 +77,9 @@ def explain_override_error(override: str, base_cfg: Any) -> str:
         options = _hydra_group_options(key)
         if not options:
             return f"no Hydra config group {key!r} in override {override!r}; see vidzoo-train --hydra-help"
+        if key == "hydra/launcher" and "submitit_local" not in options:  # local and slurm extend submitit's configs
+            return (f"{override} needs hydra-submitit-launcher (for submitit_local, submitit_slurm, local, slurm): "
+                    f"pip install -e \".[cluster]\"")
         return f"no config {value!r} in group {key!r}; choose one of: {', '.join(options)}"
     parent, _, leaf = key.rpartition(".")
     if parent in ("model.kwargs", "data.extra") and not override.startswith("+"):
