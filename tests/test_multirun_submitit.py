@@ -62,6 +62,7 @@ def test_a_job_of_two_submitit_tasks_trains_as_two_ddp_ranks(synthetic_root, tmp
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 1  # one epoch, written by rank 0 only
 
 
+@pytest.mark.slow
 def test_a_job_failing_in_a_submitit_process_is_printed_listed_and_exits_2(tmp_path):
     """Split files naming videos that are not there: the job stops in its own process; the error comes back."""
     root = tmp_path / "ucf101"
