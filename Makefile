@@ -20,8 +20,8 @@ train: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(ARGS)
 
-# Re-pin: resolve pyproject.toml (with its test and bench extras) in a throw-away venv and freeze it.
+# Re-pin: resolve pyproject.toml (with its test, bench, export and cluster extras) in a throw-away venv and freeze it.
 lock:
 	rm -rf /tmp/vidzoo-lock && $(PY) -m venv /tmp/vidzoo-lock
-	/tmp/vidzoo-lock/bin/pip install torch==2.14.1 torchvision==0.29.1 -e ".[test,bench,export]"
+	/tmp/vidzoo-lock/bin/pip install torch==2.14.1 torchvision==0.29.1 -e ".[test,bench,export,cluster]"
 	/tmp/vidzoo-lock/bin/pip freeze --all --exclude-editable | grep -v -E '^(pip|vidzoo)==' > requirements.lock

@@ -13,6 +13,8 @@ import pytest
 
 from vidzoo.sweep import format_table, job_dirname, sweep_variants
 
+from training_helpers import check_four_job_sweep, tiny_sweep_overrides
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -48,35 +50,13 @@ def test_the_table_marks_a_job_without_report_as_failed():
 
 @pytest.mark.slow
 def test_a_two_by_two_sweep_runs_four_jobs_into_four_folders_with_a_summary(synthetic_root, tmp_path):
-    from conftest import TINY_SYNTHETIC as s
-
     sweep_dir = tmp_path / "sweep"
-    args = [
-        "-m", "trainer.seed=0,1", "model=c3d,r3d", "trainer.epochs=1", "trainer.max_steps_per_epoch=2",
-        f"data.root={synthetic_root}", f"data.synthetic.train_per_class={s['train_per_class']}",
-        f"data.synthetic.test_per_class={s['test_per_class']}", f"data.synthetic.size=[{s['size'][0]},{s['size'][1]}]",
-        f"data.synthetic.num_frames={s['num_frames']}", "data.resize=32", "data.crop_size=28", "data.num_frames=4",
-        "data.batch_size=4", "data.num_workers=0", "data.test_clips=1", "trainer.tensorboard=false",
-        "trainer.progress=false", f"hydra.sweep.dir={sweep_dir}",
-    ]
+    args = tiny_sweep_overrides(synthetic_root, sweep_dir)
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     res = subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), *args], capture_output=True, text=True,
                          cwd=tmp_path, env=env, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
-    jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir())
-    assert [p.name for p in jobs] == ["0_trainer.seed=0,model=c3d", "1_trainer.seed=0,model=r3d",
-                                      "2_trainer.seed=1,model=c3d", "3_trainer.seed=1,model=r3d"]
-    rows = json.loads((sweep_dir / "summary.json").read_text())
-    assert [r["run"] for r in rows] == [str(p) for p in jobs]
-    for job, row in zip(jobs, rows):
-        report = json.loads((job / "report.json").read_text())
-        assert row["video_top1"] == report["video_top1"] and row["clip_top1"] == report["clip_top1"]
-        assert report["model"]["name"] == ("c3d_small" if "model=c3d" in job.name else "r3d_small")
-    table = (sweep_dir / "summary.md").read_text().splitlines()
-    body = [ln for ln in table if ln.startswith("| ") and ln[2].isdigit()]
-    assert len(body) == 4 and all(str(job) in ln for job, ln in zip(jobs, body))
-    assert "| trainer.seed=1 model=r3d |" in body[3]
-    assert "summary.md" in res.stdout and body[0] in res.stdout
+    check_four_job_sweep(sweep_dir, res.stdout)
     assert not (tmp_path / "runs").exists()  # nothing outside the sweep folder
 
 

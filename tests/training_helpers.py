@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,44 @@ def tiny_overrides(root: Path, out: Path, *extra: str) -> list[str]:
             f"data.synthetic.size=[{s['size'][0]},{s['size'][1]}]", "data.num_frames=8", "data.resize=40",
             "data.crop_size=32", "data.test_clips=1", "data.batch_size=6", "data.num_workers=0", "model=c3d",
             "trainer.epochs=2", "trainer.tensorboard=false", "trainer.progress=false", f"trainer.output_dir={out}", *extra]
+
+
+def tiny_sweep_overrides(root: Path, sweep_dir: Path, *extra: str,
+                         sweeps: tuple[str, ...] = ("trainer.seed=0,1", "model=c3d,r3d")) -> list[str]:
+    """``-m`` and ``sweeps`` (by default 4 jobs) for two steps of one epoch each on the tiny conftest set under
+    ``root``, into ``sweep_dir``."""
+    from conftest import TINY_SYNTHETIC as s
+
+    return [
+        "-m", *sweeps, "trainer.epochs=1", "trainer.max_steps_per_epoch=2",
+        f"data.root={root}", f"data.synthetic.train_per_class={s['train_per_class']}",
+        f"data.synthetic.test_per_class={s['test_per_class']}", f"data.synthetic.size=[{s['size'][0]},{s['size'][1]}]",
+        f"data.synthetic.num_frames={s['num_frames']}", "data.resize=32", "data.crop_size=28", "data.num_frames=4",
+        "data.batch_size=4", "data.num_workers=0", "data.test_clips=1", "trainer.tensorboard=false",
+        "trainer.progress=false", f"hydra.sweep.dir={sweep_dir}", *extra,
+    ]
+
+
+def check_four_job_sweep(sweep_dir: Path, stdout: str) -> list[dict]:
+    """Check what :func:`tiny_sweep_overrides` left in ``sweep_dir``: 4 job folders named by the swept values, each
+    with its report, and ``summary.{json,md}`` (also printed on ``stdout``) with one row per job holding the
+    report's scores. Returns the rows."""
+    jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert [p.name for p in jobs] == ["0_trainer.seed=0,model=c3d", "1_trainer.seed=0,model=r3d",
+                                      "2_trainer.seed=1,model=c3d", "3_trainer.seed=1,model=r3d"]
+    rows = json.loads((sweep_dir / "summary.json").read_text())
+    assert [r["run"] for r in rows] == [str(p) for p in jobs]
+    for job, row in zip(jobs, rows):
+        report = json.loads((job / "report.json").read_text())
+        assert isinstance(row["video_top1"], float) and isinstance(row["clip_top1"], float)
+        assert row["video_top1"] == report["video_top1"] and row["clip_top1"] == report["clip_top1"]
+        assert report["model"]["name"] == ("c3d_small" if "model=c3d" in job.name else "r3d_small")
+    table = (sweep_dir / "summary.md").read_text().splitlines()
+    body = [ln for ln in table if ln.startswith("| ") and ln[2].isdigit()]
+    assert len(body) == 4 and all(str(job) in ln for job, ln in zip(jobs, body))
+    assert "| trainer.seed=1 model=r3d |" in body[3]
+    assert "summary.md" in stdout and body[0] in stdout
+    return rows
 
 
 def run_train(args: list[str], timeout: float = 300, prefix: list[str] | None = None, env=None) -> subprocess.CompletedProcess:

@@ -42,7 +42,7 @@ def _config_groups() -> dict[str, list[str]]:
     return {
         d.name: sorted(p.stem for p in d.glob("*.yaml"))
         for d in sorted(CONFIG_DIR.iterdir())
-        if d.is_dir() and not d.name.startswith(".")
+        if d.is_dir() and not d.name.startswith(".") and d.name != "hydra"  # hydra/: Hydra's groups, not the job's
     }
 
 
@@ -58,12 +58,29 @@ def _flat_keys(node: Any, prefix: str = "") -> list[str]:
     return keys
 
 
+def _hydra_group_options(group: str) -> list[str]:
+    """The configs Hydra can pick for ``group`` (e.g. ``hydra/launcher``), read while a config dir is initialised."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    if not GlobalHydra.instance().is_initialized():
+        return []
+    return sorted(GlobalHydra.instance().config_loader().get_group_options(group))
+
+
 def explain_override_error(override: str, base_cfg: Any) -> str:
     """A one-line explanation (with the fix) of why ``override`` cannot be applied."""
     key, _, value = override.lstrip("+~").partition("=")
     groups = _config_groups()
     if key in groups:
         return f"no config {value!r} in group {key!r} (configs/{key}/); choose one of: {', '.join(groups[key])}"
+    if key.startswith("hydra/"):  # Hydra's groups (hydra/launcher: its plugins' configs and configs/hydra/launcher/)
+        options = _hydra_group_options(key)
+        if not options:
+            return f"no Hydra config group {key!r} in override {override!r}; see vidzoo-train --hydra-help"
+        if key == "hydra/launcher" and "submitit_local" not in options:  # local and slurm extend submitit's configs
+            return (f"{override} needs hydra-submitit-launcher (for submitit_local, submitit_slurm, local, slurm): "
+                    f"pip install -e \".[cluster]\"")
+        return f"no config {value!r} in group {key!r}; choose one of: {', '.join(options)}"
     parent, _, leaf = key.rpartition(".")
     if parent in ("model.kwargs", "data.extra") and not override.startswith("+"):
         return f"{parent} has no key {leaf!r} yet; add it with +{override}"
@@ -197,12 +214,11 @@ def train_main() -> None:
     overrides, multirun, runs_a_job = _hydra_command_line(argv)
     if runs_a_job:
         validate_or_explain(overrides, multirun=multirun)
-        sweep.SWEPT_KEYS.update(sweep.split_sweeps(overrides)[1])
+        sweep.remember_swept_keys(sweep.split_sweeps(overrides)[1])
     elif not any(a in ("-h", "--help", "--hydra-help") for a in argv):
         compose_or_explain(overrides)
     register_configs()
     sweep.register_resolvers()
-    failed: list[str] = []
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base=None)
     def _train(cfg) -> dict:
@@ -218,15 +234,14 @@ def train_main() -> None:
         except _user_errors() as exc:
             if not in_sweep:
                 _fail("vidzoo-train", str(exc))
-            failed.append(str(exc))
-            print(f"vidzoo-train: error: job {HydraConfig.get().job.num}: {exc}", file=sys.stderr)
+            # sweep.SweepSummary prints the error line and lists the job as failed, whichever process ran it
             return {"run": str(cfg.trainer.output_dir), "error": str(exc)}
         if report is not None and "video_top1" in report and os.environ.get("RANK", "0") == "0":
             print(final_line(report, Path(cfg.trainer.output_dir) / "report.json"))
         return {"run": str(cfg.trainer.output_dir), **{k: (report or {}).get(k) for k in ("video_top1", "clip_top1")}}
 
     _train()
-    if failed:
+    if multirun and sweep.FAILED_JOBS:
         sys.exit(2)
 
 

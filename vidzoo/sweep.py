@@ -4,7 +4,11 @@
 its own folder ``<hydra.sweep.dir>/<job.num>_<swept key=value ...>``; after the last job
 :class:`SweepSummary` prints one row per job (the overrides that differ, video_top1, clip_top1, run
 folder) and writes the same table to ``summary.md`` (and ``summary.json``) in the sweep folder. It reads
-no file a job wrote: the rows come from what each job returned (Hydra's launcher in this process).
+no file a job wrote: the rows come from what each job returned, seen by the callback when the job runs in
+this process (Hydra's basic launcher), and by the ``SummarySweeper`` of ``hydra_plugins/vidzoo_sweeper``
+when a launcher runs it in another process and pickles its ``JobReturn`` back (``hydra/launcher=local``,
+``slurm``, ``submitit_local``, ``submitit_slurm``; configs/hydra/launcher/). The swept keys reach such job
+processes through the ``VIDZOO_SWEPT_KEYS`` environment variable.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +29,11 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-#: Keys swept by the current ``vidzoo-train -m`` call; they name the job folders.
+#: Keys swept by the current ``vidzoo-train -m`` call; they name the job folders (see :func:`remember_swept_keys`).
 SWEPT_KEYS: set[str] = set()
+SWEPT_KEYS_ENV = "VIDZOO_SWEPT_KEYS"
+#: Error messages of the jobs of the last sweep that stopped on bad input (set by :class:`SweepSummary`).
+FAILED_JOBS: list[str] = []
 SUMMARY_FILE = "summary.md"
 #: Sweeps with at most this many jobs have every job's config checked before the first one starts.
 MAX_CHECKED_JOBS = 64
@@ -63,10 +72,17 @@ def sweep_variants(overrides: list[str]) -> tuple[list[list[str]], bool]:
     return variants, False
 
 
+def remember_swept_keys(keys: Any) -> None:
+    """Record the swept keys here and in ``VIDZOO_SWEPT_KEYS``, which job processes started by a launcher inherit."""
+    SWEPT_KEYS.update(keys)
+    os.environ[SWEPT_KEYS_ENV] = json.dumps(sorted(SWEPT_KEYS))
+
+
 def job_dirname(task_overrides: Any) -> str:
     """OmegaConf resolver ``vidzoo_job_dirname``: the swept ``key=value`` pairs of one job, safe as a folder name."""
     items = [str(o) for o in task_overrides]
-    swept = [o for o in items if o.split("=", 1)[0] in SWEPT_KEYS] or items
+    keys = SWEPT_KEYS or set(json.loads(os.environ.get(SWEPT_KEYS_ENV, "[]")))
+    swept = [o for o in items if o.split("=", 1)[0] in keys] or items
     slug = re.sub(r"[^A-Za-z0-9._,=+-]+", "_", ",".join(swept))
     return slug[:_SLUG_MAX] or "job"
 
@@ -75,6 +91,9 @@ def register_resolvers() -> None:
     """Make ``${vidzoo_job_dirname:...}`` (used by ``hydra.sweep.subdir`` in configs/config.yaml) resolvable."""
     if not OmegaConf.has_resolver("vidzoo_job_dirname"):
         OmegaConf.register_new_resolver("vidzoo_job_dirname", job_dirname)
+
+
+register_resolvers()  # on import: a job process of an out-of-process launcher imports this module when it unpickles
 
 
 def in_multirun() -> bool:
@@ -106,28 +125,43 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def job_row(hydra_node: DictConfig, job_return: JobReturn) -> dict[str, Any]:
+    """One row of the table from a job's ``hydra`` config node and its ``JobReturn``."""
+    done = job_return.status == JobStatus.COMPLETED and isinstance(job_return.return_value, dict)
+    result = job_return.return_value if done else {}
+    return {"job": int(hydra_node.job.num), "overrides": list(job_return.overrides or []),
+            "video_top1": result.get("video_top1"), "clip_top1": result.get("clip_top1"),
+            "run": result.get("run", str(hydra_node.runtime.output_dir)), "error": result.get("error")}
+
+
 class SweepSummary(Callback):
     """Hydra callback: collects each job's result, and after the multirun prints the table and writes it to
     ``<sweep dir>/summary.md`` (rows also as ``summary.json``). A job's result is what the task returned:
-    ``{"run", "video_top1", "clip_top1"}``, or ``{"run", "error"}`` for a job that stopped on bad input."""
+    ``{"run", "video_top1", "clip_top1"}``, or ``{"run", "error"}`` for a job that stopped on bad input; the
+    errors are printed one line each (``vidzoo-train: error: job N: ...``) and kept in :data:`FAILED_JOBS`."""
 
     def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
+        self.rows: dict[int, dict[str, Any]] = {}
+
+    def add(self, hydra_node: DictConfig, job_return: JobReturn) -> None:
+        """Record one job's row (a job seen twice, by the callback and by the sweeper, keeps one row)."""
+        row = job_row(hydra_node, job_return)
+        self.rows[row["job"]] = row
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
-        if config.hydra.mode != RunMode.MULTIRUN:
-            return
-        done = job_return.status == JobStatus.COMPLETED and isinstance(job_return.return_value, dict)
-        result = job_return.return_value if done else {}
-        self.rows.append({"job": int(config.hydra.job.num), "overrides": list(job_return.overrides or []),
-                          "video_top1": result.get("video_top1"), "clip_top1": result.get("clip_top1"),
-                          "run": result.get("run", str(config.hydra.runtime.output_dir))})
+        if config.hydra.mode == RunMode.MULTIRUN:
+            self.add(config.hydra, job_return)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        rows = sorted(self.rows, key=lambda r: r["job"])
+        rows = [self.rows[k] for k in sorted(self.rows)]
+        FAILED_JOBS[:] = [r["error"] for r in rows if r["error"]]
+        for r in rows:
+            if r["error"]:
+                print(f"vidzoo-train: error: job {r['job']}: {r['error']}", file=sys.stderr)
         table = format_table(rows)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         (sweep_dir / SUMMARY_FILE).write_text(table + "\n")
         (sweep_dir / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
         print(f"[vidzoo] sweep of {len(rows)} jobs -> {sweep_dir / SUMMARY_FILE}\n{table}")
+
