@@ -72,11 +72,11 @@ def test_fc6_features_are_linearly_separable_and_a_killed_run_resumes(trained, t
     stamps = {p: p.stat().st_mtime_ns for p in done}
     pending = out / videos[50].relative_to(root / "videos").with_suffix(".npy")
     pending.parent.mkdir(parents=True, exist_ok=True)
-    (pending.parent / f".{pending.name}.partial-999").write_bytes(b"half")  # what a kill mid-write leaves
+    (pending.parent / f".{pending.name}.tmp-999-0123abcd").write_bytes(b"half")  # what a kill mid-write leaves
 
     second = extract_features(run, videos, root / "videos", out, options)
     assert (second.skipped, second.done, second.failed) == (40, len(videos) - 40, [])
-    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items()) and not list(out.rglob(".*partial*"))
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items()) and not list(out.rglob(".*.tmp-*"))
 
     classes = sorted({v.parent.name for v in videos})
 

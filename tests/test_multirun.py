@@ -13,7 +13,7 @@ import pytest
 
 from vidzoo.sweep import format_table, job_dirname, sweep_variants
 
-from training_helpers import check_four_job_sweep, tiny_sweep_overrides
+from training_helpers import check_four_job_sweep, make_tree_without_videos, tiny_sweep_overrides
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,13 +62,7 @@ def test_a_two_by_two_sweep_runs_four_jobs_into_four_folders_with_a_summary(synt
 
 def test_jobs_that_fail_at_run_time_are_listed_and_the_sweep_exits_2(tmp_path):
     """Split files that name videos that are not there: each job fails with one line, the table says so."""
-    root = tmp_path / "ucf101"
-    (root / "UCF-101" / "Jump").mkdir(parents=True)
-    (root / "ucfTrainTestlist").mkdir()
-    (root / "ucfTrainTestlist" / "classInd.txt").write_text("1 Jump\n")
-    for split in (1, 2):
-        (root / "ucfTrainTestlist" / f"trainlist0{split}.txt").write_text(f"Jump/v_Jump_g0{split}_c01.avi 1\n")
-        (root / "ucfTrainTestlist" / f"testlist0{split}.txt").write_text(f"Jump/v_Jump_g0{split}_c02.avi\n")
+    root = make_tree_without_videos(tmp_path / "ucf101")
     sweep_dir = tmp_path / "sweep"
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     res = subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), "-m", "data=ucf101", f"data.root={root}",

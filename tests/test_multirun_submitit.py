@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TINY_SYNTHETIC
-from training_helpers import check_four_job_sweep, tiny_sweep_overrides
+from training_helpers import check_four_job_sweep, make_tree_without_videos, tiny_sweep_overrides
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,13 +65,7 @@ def test_a_job_of_two_submitit_tasks_trains_as_two_ddp_ranks(synthetic_root, tmp
 @pytest.mark.slow
 def test_a_job_failing_in_a_submitit_process_is_printed_listed_and_exits_2(tmp_path):
     """Split files naming videos that are not there: the job stops in its own process; the error comes back."""
-    root = tmp_path / "ucf101"
-    (root / "UCF-101" / "Jump").mkdir(parents=True)
-    (root / "ucfTrainTestlist").mkdir()
-    (root / "ucfTrainTestlist" / "classInd.txt").write_text("1 Jump\n")
-    for split in (1, 2):
-        (root / "ucfTrainTestlist" / f"trainlist0{split}.txt").write_text(f"Jump/v_Jump_g0{split}_c01.avi 1\n")
-        (root / "ucfTrainTestlist" / f"testlist0{split}.txt").write_text(f"Jump/v_Jump_g0{split}_c02.avi\n")
+    root = make_tree_without_videos(tmp_path / "ucf101")
     sweep_dir = tmp_path / "sweep"
     res = _train(["-m", "hydra/launcher=local", "data=ucf101", f"data.root={root}", "data.split=1,2",
                   "data.num_workers=0", f"hydra.sweep.dir={sweep_dir}"], tmp_path)

@@ -60,6 +60,17 @@ def tiny_sweep_overrides(root: Path, sweep_dir: Path, *extra: str,
     ]
 
 
+def make_tree_without_videos(root: Path) -> Path:
+    """A UCF101 layout whose split files (splits 1 and 2) name videos that are not on disk: every job fails."""
+    (root / "UCF-101" / "Jump").mkdir(parents=True)
+    (root / "ucfTrainTestlist").mkdir()
+    (root / "ucfTrainTestlist" / "classInd.txt").write_text("1 Jump\n")
+    for split in (1, 2):
+        (root / "ucfTrainTestlist" / f"trainlist0{split}.txt").write_text(f"Jump/v_Jump_g0{split}_c01.avi 1\n")
+        (root / "ucfTrainTestlist" / f"testlist0{split}.txt").write_text(f"Jump/v_Jump_g0{split}_c02.avi\n")
+    return root
+
+
 def check_four_job_sweep(sweep_dir: Path, stdout: str) -> list[dict]:
     """Check what :func:`tiny_sweep_overrides` left in ``sweep_dir``: 4 job folders named by the swept values, each
     with its report, and ``summary.{json,md}`` (also printed on ``stdout``) with one row per job holding the

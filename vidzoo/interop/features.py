@@ -15,8 +15,8 @@ skips finished videos, and ``shard=i/N`` takes every N-th video, as ``vidzoo-ext
 from __future__ import annotations
 
 import difflib
+import io
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from vidzoo.data.transforms import eval_transform
 from vidzoo.engine.checkpoint import resolve_checkpoint, write_json_atomic
+from vidzoo.files import atomic_write_bytes, remove_leftovers
 from vidzoo.engine.loading import load_model
 from vidzoo.errors import ConfigValueError
 from vidzoo.flow.extraction import FlowExtractionError, iter_rgb_frames
@@ -130,23 +131,16 @@ def feature_path(video: Path, video_root: Path, out_root: Path) -> Path:
 
 
 def save_npy_atomic(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` to a hidden temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.partial-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            np.save(f, array)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write ``array`` as ``.npy`` through :func:`vidzoo.files.atomic_write_bytes` (temporary sibling, rename)."""
+    buf = io.BytesIO()
+    np.save(buf, array)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def _remove_stale_partials(path: Path) -> None:
-    for stale in path.parent.glob(f".{path.name}.partial-*"):  # left by a killed run of this tool
-        stale.unlink(missing_ok=True)
+    """Temporaries a killed run of this tool left beside ``path`` (the atomic writer's own pattern only)."""
+    if path.parent.is_dir():
+        remove_leftovers(path.parent, lambda name: name == path.name)
 
 
 def _check_manifest(out_root: Path, manifest: dict[str, Any]) -> None:
