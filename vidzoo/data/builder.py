@@ -252,7 +252,7 @@ def build_datasets(
             raise ConfigValueError(f"the {subset} split of data.source={source} (root {root}) has no videos")
         train = subset == "train"
         if modality != "rgb":
-            from vidzoo.flow.dataset import build_flow_dataset  # written by the optical-flow helper
+            from vidzoo.flow.dataset import build_flow_dataset  # stored flow stacks (imported only when used)
 
             datasets[subset] = build_flow_dataset(
                 records,
