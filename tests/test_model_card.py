@@ -217,3 +217,24 @@ def test_card_training_reports_each_epoch_with_rate_and_eta() -> None:
     assert len(seen) == 2
     assert seen[1].startswith("[model_card] c3d_small epoch 2/3 (") and "s/epoch, ETA" in seen[1]
     assert seen[1].endswith("loss 1.0")
+
+
+def test_two_step_recipe_trains_on_the_recorded_stage_one_run(tmp_path, monkeypatch):
+    """cnn_lstm_small's recipe is the paper's step 2: it gets the folder of cnn_lstm_encoder_small's recorded run,
+    which --train trains first."""
+    with pytest.raises(FileNotFoundError, match="--models cnn_lstm_encoder_small,cnn_lstm_small"):
+        card_runs.stage_one_overrides("cnn_lstm_small", {"models": {}})
+    results = {"models": {"cnn_lstm_encoder_small": {"run_dir": str(tmp_path)}}}
+    assert card_runs.stage_one_overrides("cnn_lstm_small", results) == [f"model.kwargs.encoder_weights={tmp_path}"]
+    assert card_runs.stage_one_overrides("c3d_small", results) == []
+    trained = []
+
+    def fake_train_one(name, extra=(), log=print):
+        trained.append((name, list(extra)))
+        return {"run_dir": str(tmp_path / name), "video_top1": 1.0, "epochs": 1, "wall_seconds": 1.0}
+
+    (tmp_path / "cnn_lstm_encoder_small").mkdir()
+    monkeypatch.setattr(card_runs, "train_one", fake_train_one)
+    card_runs.train_models(["cnn_lstm_small", "cnn_lstm_encoder_small"], path=tmp_path / "r.json", log=lambda *_: None)
+    assert trained == [("cnn_lstm_encoder_small", []),
+                       ("cnn_lstm_small", [f"model.kwargs.encoder_weights={tmp_path / 'cnn_lstm_encoder_small'}"])]

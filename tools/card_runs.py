@@ -29,6 +29,9 @@ from vidzoo.models.registry import list_models
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_FILE = REPO / "results" / "synthetic_cpu.json"
 RUNS_DIR = Path("runs") / "model_card"
+#: Recipes that start from another recipe's trained weights (Baccouche et al.'s two-step training): model ->
+#: (its ``model.kwargs`` key, the stage-1 model whose latest recorded run folder it gets).
+PRETRAINED_FROM = {"cnn_lstm_small": ("encoder_weights", "cnn_lstm_encoder_small")}
 
 
 def _model_name_of(config: Path) -> str | None:
@@ -97,12 +100,14 @@ def train_one(name: str, runs_dir: Path = RUNS_DIR, extra: Sequence[str] = (), l
         tail = "\n".join(output[-5:])
         raise RuntimeError(f"training {name} failed (exit {returncode}): {shlex.join(command)}\n{tail}")
     report = json.loads((run_dir / "report.json").read_text())
-    return _result_record(report, wall, args, _dt.datetime.now())
+    return _result_record(report, wall, args, _dt.datetime.now(), out)
 
 
-def _result_record(report: dict[str, Any], wall: float, args: Sequence[str], when: _dt.datetime) -> dict[str, Any]:
+def _result_record(report: dict[str, Any], wall: float, args: Sequence[str], when: _dt.datetime,
+                   run_dir: Path) -> dict[str, Any]:
     """One model's entry in ``results/synthetic_cpu.json`` from its run's ``report.json`` and ``tools/train.py`` args."""
     return {
+        "run_dir": str(run_dir),
         "video_top1": report["video_top1"],
         "clip_top1": report.get("clip_top1"),
         "epochs": report["epochs"],
@@ -146,13 +151,28 @@ def _store(name: str, record: dict[str, Any], path: Path, log) -> dict[str, Any]
     return results
 
 
+def stage_one_overrides(name: str, results: dict[str, Any]) -> list[str]:
+    """``model.kwargs.<key>=<run folder>`` of the stage-1 run that ``name``'s recipe starts from (none for most)."""
+    if name not in PRETRAINED_FROM:
+        return []
+    key, stage_one = PRETRAINED_FROM[name]
+    run_dir = results.get("models", {}).get(stage_one, {}).get("run_dir")
+    if not run_dir or not (REPO / run_dir).is_dir():
+        raise FileNotFoundError(f"{name} trains on the weights of {stage_one}, which has no run folder here; "
+                                f"train both: --models {stage_one},{name}")
+    return [f"model.kwargs.{key}={run_dir}"]
+
+
 def train_models(names: Sequence[str], path: Path = RESULTS_FILE, log=print) -> dict[str, Any]:
-    """Train each model in turn and merge its record into ``path`` after every model (a crash keeps the rest)."""
+    """Train each model in turn (stage-1 recipes before the recipes that start from them) and merge its record into
+    ``path`` after every model (a crash keeps the rest)."""
     _check_names(names)
+    stage_ones = {stage_one for _, stage_one in PRETRAINED_FROM.values()}
+    names = sorted(names, key=lambda n: n not in stage_ones)
     results = load_results(path)
     for name in names:
         log(f"[model_card] training {name} ...")
-        results = _store(name, train_one(name, log=log), path, log)
+        results = _store(name, train_one(name, extra=stage_one_overrides(name, results), log=log), path, log)
     return results
 
 
@@ -175,7 +195,8 @@ def run_record(name: str, run_dir: Path) -> dict[str, Any]:
         raise ValueError(f"{run_dir} trained {trained!r}, not {name!r}")
     overrides = [str(o) for o in yaml.safe_load(overrides_file.read_text())]
     end = report_file.stat().st_mtime
-    return _result_record(report, end - overrides_file.stat().st_mtime, overrides, _dt.datetime.fromtimestamp(end))
+    return _result_record(report, end - overrides_file.stat().st_mtime, overrides, _dt.datetime.fromtimestamp(end),
+                          run_dir)
 
 
 def record_runs(pairs: Sequence[str], path: Path = RESULTS_FILE, log=print) -> dict[str, Any]:
