@@ -118,6 +118,7 @@ def test_paper_numbers_are_data_with_their_table_and_check(tmp_path):
     rows = card_rows(["c3d"], results={"models": {}})
     text = render_card(rows, {"models": {}})
     assert "| 82.3% † |" in text and "* `c3d`: Tran et al. 2015, ICCV, Table 3 (not verified)." in text
+    assert "## Deviations and unverified details" in text and "fc6_features" in text
 
 
 def test_every_small_model_has_a_recipe():

@@ -73,3 +73,5 @@ def test_engine_reads_weight_paths_into_state_dicts(tmp_path: Path):
     assert torch.equal(model.encoder.c1[0].weight, encoder.encoder.c1[0].weight) and model.freeze_encoder
     with pytest.raises(ConfigValueError, match="encoder_weights=.*nothere.* does not exist"):
         read_weight_kwargs({"encoder_weights": str(tmp_path / "nothere")})
+    with pytest.raises(ConfigValueError, match="model.kwargs of 'cnn_lstm': encoder_weights do not fit"):
+        build_model_from_config("cnn_lstm", {"encoder_weights": str(tmp_path / "ckpt")}, 6)

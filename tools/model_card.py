@@ -37,6 +37,7 @@ from vidzoo.models.registry import get_model_info, list_models  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 CARD_FILE = REPO / "MODEL_CARD.md"
 PAPER_FILE = Path(__file__).resolve().parent / "paper_numbers.yaml"
+DEVIATIONS_FILE = Path(__file__).resolve().parent / "deviations.yaml"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,15 @@ def load_paper_results(path: Path = PAPER_FILE) -> dict[str, PaperResult]:
 
 
 PAPER_RESULTS: dict[str, PaperResult] = load_paper_results()
+
+
+def load_deviations(path: Path = DEVIATIONS_FILE) -> dict[str, list[str]]:
+    """``tools/deviations.yaml``: model -> lines on where it differs from its paper or what is unverified."""
+    data = yaml.safe_load(path.read_text()) or {}
+    for name, lines in data.items():
+        if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+            raise ValueError(f"{path}: {name} must be a list of strings")
+    return data
 
 
 def small_counterpart(name: str) -> str | None:
@@ -232,6 +242,12 @@ def render_card(rows: Sequence[dict[str, Any]], results: dict[str, Any]) -> str:
         if name in {r["name"] for r in rows}:
             check = "verified" if p.verified else "not verified"
             lines.append(f"* `{name}`: {p.source} ({check})." + (f" {p.note}." if p.note else ""))
+    names = {r["name"] for r in rows}
+    deviations = {n: d for n, d in load_deviations().items() if n in names}
+    if deviations:
+        lines += ["", "## Deviations and unverified details", "", "From `tools/deviations.yaml`.", ""]
+        for name, items in deviations.items():
+            lines += [f"* `{name}`:"] + [f"  * {item}" for item in items]
     measured = results.get("models", {})
     if measured:
         lines += ["", "## Synthetic CPU runs", "",

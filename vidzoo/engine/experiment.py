@@ -97,7 +97,10 @@ def build_model_from_config(name: str, kwargs: dict[str, Any], num_classes: int)
     """Build a registered model; a misspelt or bad keyword is a one-line error listing the accepted ones.
     ``*_weights`` paths are read here and reach the builder as state dicts (models read no files)."""
     check_model(name, kwargs)
-    return get_model_info(name).builder(num_classes=num_classes, **read_weight_kwargs(kwargs))
+    try:
+        return get_model_info(name).builder(num_classes=num_classes, **read_weight_kwargs(kwargs))
+    except ValueError as exc:  # e.g. weights that do not fit (the dry build in check_model skips weights)
+        raise ConfigValueError(f"model.kwargs of {name!r}: {exc}") from None
 
 
 def auto_batch_size(model: torch.nn.Module, dataset: Any, num_classes: int, device: torch.device, precision: str,

@@ -16,6 +16,9 @@ Two ResNet streams (appearance on RGB frames, motion on flow stacks) with:
 Each stream keeps its classifier and its loss (the motion logits are left in ``auxiliary_logits`` for the
 trainer); at evaluation the model returns the mean of both streams' logits, averaged over frames.
 The links need two units per stage: ``resnet18``/``resnet50`` streams, or ``small2`` for the CPU variant.
+Not checked against the paper's text: its exact temporal-filter formula and whether the link adds to the
+unit's pre- or post-ReLU map (the authors' script, as we read it, adds to the pre-ReLU sum; we follow the
+paper's equation); MODEL_CARD.md lists these.
 """
 
 from __future__ import annotations
