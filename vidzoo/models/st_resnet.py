@@ -58,7 +58,7 @@ class TimeConv(nn.Conv3d):
 
     def forward(self, x: Tensor, frames: int) -> Tensor:  # type: ignore[override]
         bt, c, h, w = x.shape
-        y = super().forward(x.view(bt // frames, frames, c, h, w).transpose(1, 2))
+        y = super().forward(x.reshape(bt // frames, frames, c, h, w).transpose(1, 2))
         return y.transpose(1, 2).reshape(bt, *y.shape[1:2], *y.shape[3:])
 
 

@@ -87,7 +87,7 @@ class TwoStreamConvFusion(nn.Module):
         ft = backbone_features(self.temporal.backbone)(stacks)
 
         def volume(f: Tensor) -> Tensor:  # (B*T, C, h, w) -> (B, C, T, h, w)
-            return f.view(b, t, *f.shape[1:]).transpose(1, 2)
+            return f.reshape(b, t, *f.shape[1:]).transpose(1, 2)
 
         fused = F.relu(self.fuse(torch.cat([volume(fs), volume(ft)], dim=1)))
         logits = self._tower(self.spatial.backbone, fused)
