@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from vidzoo import build_model, list_models
-from vidzoo.model_card import (
+
+TOOLS = Path(__file__).resolve().parents[1] / "tools"
+sys.path.insert(0, str(TOOLS))  # the model card is a tool, not part of the library
+
+import card_runs  # noqa: E402
+from card_runs import RESULTS_FILE, recipe_overrides, small_models  # noqa: E402
+from model_card import (  # noqa: E402
     CARD_FILE,
     PAPER_RESULTS,
-    RESULTS_FILE,
     card_rows,
     count_parameters,
     default_num_classes,
     dummy_input,
     forward_gflops,
+    load_paper_results,
     missing_models,
     parameters_of,
-    recipe_overrides,
     render_card,
-    small_models,
 )
 
 
@@ -95,10 +100,25 @@ def test_paper_results_are_registered_full_size_models():
     registered = set(list_models())
     for name, result in PAPER_RESULTS.items():
         assert name in registered and not name.endswith("_small"), name
-        assert result.source, name
+        assert result.paper and result.table and isinstance(result.verified, bool), name
         for value in (result.ucf101, result.hmdb51):
             assert value is None or 0 < value <= 100, (name, value)
-    assert PAPER_RESULTS["c3d"].ucf101 == 82.3 and PAPER_RESULTS["r2plus1d_34"].hmdb51 == 74.5
+    assert PAPER_RESULTS["r2plus1d_34"].hmdb51 == 74.5
+    c3d = PAPER_RESULTS["c3d"]  # one net, fc6 features + SVM: pre-trained on I380K (fine-tuned on Sports-1M)
+    assert c3d.ucf101 == 82.3 and c3d.table == "Table 3" and c3d.pretraining.startswith("I380K")
+
+
+def test_paper_numbers_are_data_with_their_table_and_check(tmp_path):
+    """The numbers live in tools/paper_numbers.yaml; the card marks unverified ones and names every table."""
+    assert not (Path(__file__).resolve().parents[1] / "vidzoo" / "model_card.py").exists()
+    bad = tmp_path / "p.yaml"
+    bad.write_text("c3d: {paper: Tran et al. 2015, ucf101: 82.3}\n")
+    with pytest.raises(ValueError, match="'c3d' must have paper, table, verified"):
+        load_paper_results(bad)
+    rows = card_rows(["c3d"], results={"models": {}})
+    text = render_card(rows, {"models": {}})
+    assert "| 82.3% † |" in text and "* `c3d`: Tran et al. 2015, ICCV, Table 3 (not verified)." in text
+    assert "## Deviations and unverified details" in text and "fc6_features" in text
 
 
 def test_every_small_model_has_a_recipe():
@@ -129,7 +149,7 @@ def test_recorded_results_cover_every_small_model():
 
 
 def test_unknown_model_for_train_is_rejected(tmp_path):
-    from vidzoo.model_card import train_models
+    from card_runs import train_models
 
     with pytest.raises(ValueError, match="unknown model"):
         train_models(["no_such_small"], path=tmp_path / "r.json")
@@ -144,7 +164,7 @@ def _fake_run(run_dir, model: str) -> None:
 
 
 def test_record_stores_a_finished_run_with_its_command(tmp_path):
-    from vidzoo.model_card import record_runs
+    from card_runs import record_runs
 
     _fake_run(tmp_path / "run", "karpathy_late_small")
     out = tmp_path / "r.json"
@@ -156,7 +176,7 @@ def test_record_stores_a_finished_run_with_its_command(tmp_path):
 
 
 def test_record_refuses_another_models_run_or_an_unfinished_one(tmp_path):
-    from vidzoo.model_card import record_runs
+    from card_runs import record_runs
 
     _fake_run(tmp_path / "run", "c3d_small")
     with pytest.raises(ValueError, match="trained 'c3d_small', not 'karpathy_late_small'"):
@@ -168,8 +188,6 @@ def test_record_refuses_another_models_run_or_an_unfinished_one(tmp_path):
 
 
 def test_train_one_keeps_earlier_runs(tmp_path, monkeypatch):
-    from vidzoo import model_card
-
     earlier = tmp_path / "c3d_small"
     earlier.mkdir()
     (earlier / "report.json").write_text("an earlier run")
@@ -181,8 +199,8 @@ def test_train_one_keeps_earlier_runs(tmp_path, monkeypatch):
         _fake_run(out, "c3d_small")
         return 0, []
 
-    monkeypatch.setattr(model_card, "_run_streaming", fake_run)
-    record = model_card.train_one("c3d_small", runs_dir=tmp_path)
+    monkeypatch.setattr(card_runs, "_run_streaming", fake_run)
+    record = card_runs.train_one("c3d_small", runs_dir=tmp_path)
     assert record["video_top1"] == 0.9 and launched[0].parent == tmp_path and launched[0].name.startswith("c3d_small-")
     assert (earlier / "report.json").read_text() == "an earlier run"
 
@@ -191,7 +209,7 @@ def test_card_training_reports_each_epoch_with_rate_and_eta() -> None:
     import sys
     import time
 
-    from vidzoo.model_card import _run_streaming
+    from card_runs import _run_streaming
 
     script = "print('[vidzoo] epoch 1/3: loss 2.0'); print('noise'); print('[vidzoo] epoch 2/3: loss 1.0')"
     seen: list[str] = []
@@ -200,3 +218,24 @@ def test_card_training_reports_each_epoch_with_rate_and_eta() -> None:
     assert len(seen) == 2
     assert seen[1].startswith("[model_card] c3d_small epoch 2/3 (") and "s/epoch, ETA" in seen[1]
     assert seen[1].endswith("loss 1.0")
+
+
+def test_two_step_recipe_trains_on_the_recorded_stage_one_run(tmp_path, monkeypatch):
+    """cnn_lstm_small's recipe is the paper's step 2: it gets the folder of cnn_lstm_encoder_small's recorded run,
+    which --train trains first."""
+    with pytest.raises(FileNotFoundError, match="--models cnn_lstm_encoder_small,cnn_lstm_small"):
+        card_runs.stage_one_overrides("cnn_lstm_small", {"models": {}})
+    results = {"models": {"cnn_lstm_encoder_small": {"run_dir": str(tmp_path)}}}
+    assert card_runs.stage_one_overrides("cnn_lstm_small", results) == [f"model.kwargs.encoder_weights={tmp_path}"]
+    assert card_runs.stage_one_overrides("c3d_small", results) == []
+    trained = []
+
+    def fake_train_one(name, extra=(), log=print):
+        trained.append((name, list(extra)))
+        return {"run_dir": str(tmp_path / name), "video_top1": 1.0, "epochs": 1, "wall_seconds": 1.0}
+
+    (tmp_path / "cnn_lstm_encoder_small").mkdir()
+    monkeypatch.setattr(card_runs, "train_one", fake_train_one)
+    card_runs.train_models(["cnn_lstm_small", "cnn_lstm_encoder_small"], path=tmp_path / "r.json", log=lambda *_: None)
+    assert trained == [("cnn_lstm_encoder_small", []),
+                       ("cnn_lstm_small", [f"model.kwargs.encoder_weights={tmp_path / 'cnn_lstm_encoder_small'}"])]

@@ -109,3 +109,14 @@ def test_c3d_bad_input_and_args() -> None:
         C3D(widths=[8, 8])
     with pytest.raises(ValueError, match="width must be > 0"):
         c3d(width=0)
+
+
+def test_fc6_is_the_papers_descriptor():
+    """Tran et al. 2015 describe a video by its fc6 activations; forward_features is fc7 (fc8's input)."""
+    torch.manual_seed(0)
+    model = build_model("c3d_small", num_classes=9).eval()
+    x = torch.randn(2, 3, 8, 56, 56)
+    with torch.no_grad():
+        fc6 = model.fc6_features(x)
+        assert fc6.shape == (2, model.fc6.out_features) and (fc6 >= 0).all()
+        assert torch.allclose(model.forward_features(x), model.relu(model.fc7(fc6)))

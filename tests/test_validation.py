@@ -62,7 +62,7 @@ def test_every_shipped_config_passes_validation(group):
     for name in sorted(p.stem for p in (REPO / "configs" / group).glob("*.yaml")):
         cfg, preset = compose_job([f"{group}={name}"])
         check_cheap(cfg, check_files=False)
-        check_costly(cfg, preset)
+        check_costly(cfg, preset, check_files=False)  # e.g. a stage-2 recipe names a stage-1 run folder
 
 
 def _run(*cmd: str) -> subprocess.CompletedProcess:

@@ -21,6 +21,7 @@ from vidzoo.data.split_checks import KEY_DESCRIPTION, key_digests
 from vidzoo.errors import ConfigValueError
 from vidzoo.files import check_output_dir
 from vidzoo.engine.distributed import DistInfo, cleanup, init_distributed
+from vidzoo.engine.model_weights import read_weight_kwargs
 from vidzoo.engine.schedule import LRSchedule
 from vidzoo.engine.trainer import Trainer, TrainSettings, resolve_precision
 from vidzoo.models.registry import get_model_info
@@ -93,9 +94,13 @@ def datasets_from_config(d: Any, root: str | None, *, seed: int, normalize: bool
 
 
 def build_model_from_config(name: str, kwargs: dict[str, Any], num_classes: int) -> torch.nn.Module:
-    """Build a registered model; a misspelt or bad keyword is a one-line error listing the accepted ones."""
+    """Build a registered model; a misspelt or bad keyword is a one-line error listing the accepted ones.
+    ``*_weights`` paths are read here and reach the builder as state dicts (models read no files)."""
     check_model(name, kwargs)
-    return get_model_info(name).builder(num_classes=num_classes, **kwargs)
+    try:
+        return get_model_info(name).builder(num_classes=num_classes, **read_weight_kwargs(kwargs))
+    except ValueError as exc:  # e.g. weights that do not fit (the dry build in check_model skips weights)
+        raise ConfigValueError(f"model.kwargs of {name!r}: {exc}") from None
 
 
 def auto_batch_size(model: torch.nn.Module, dataset: Any, num_classes: int, device: torch.device, precision: str,

@@ -1,7 +1,9 @@
 """The shared trainer: one loop for every family (loss, step, AMP, DDP, checkpoints, logging).
 
 It knows nothing of any model family or dataset: it receives a model, loaders and
-plain settings, and writes everything a run produces into ``output_dir``::
+plain settings, and writes everything a run produces into ``output_dir``. A model that scores a clip with
+more than one tower (e.g. conv fusion's temporal tower) leaves the extra logits of a training forward in its
+``auxiliary_logits`` list; each adds its own cross-entropy term to the loss::
 
     checkpoints/epoch_XXXX/, checkpoints/{last,best}.json
     metrics.jsonl, report.json, curves.png, confusion.png, tb/ (TensorBoard)
@@ -245,6 +247,8 @@ class Trainer:
             with self.autocast():
                 logits = self._forward(inputs)
                 loss = self.loss_fn(logits.float(), labels)
+                for aux in getattr(self.raw_model, "auxiliary_logits", ()):  # a second tower's own loss
+                    loss = loss + self.loss_fn(aux.float(), labels)
             self.scaler.scale(loss / accum).backward()
             if (i + 1) % accum == 0 or i + 1 == steps:
                 if self.s.grad_clip > 0:

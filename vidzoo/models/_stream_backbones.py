@@ -1,19 +1,20 @@
-"""2D backbones for the two-stream family, behind one small interface, plus local weight loading.
+"""2D backbones for the two-stream family, behind one small interface, plus fitting given weights to them.
 
 Every backbone maps ``(B, C_in, H, W)`` to logits and also exposes its last conv map
 (:func:`backbone_features`, before the final pooling) and ``head(x)`` (pooling + classifier),
 which the fusion models need. ResNets additionally expose ``stem`` and ``layer1..4`` for the residual
-two-stream model. Parameter names equal torchvision's, so an ImageNet checkpoint saved from
-torchvision loads directly with :func:`load_backbone_weights`.
+two-stream model. Parameter names equal torchvision's, so the state dict of an ImageNet checkpoint saved
+from torchvision fits :func:`load_backbone_weights` directly. Nothing here reads files: the engine reads a
+``*_weights`` file named in the config and passes its tensors to the builder.
 
 Backbones: ``cnn_m_2048`` (Simonyan & Zisserman 2014), ``resnet18``, ``resnet50``, ``vgg16``
-(torchvision architectures, ``weights=None``) and ``small`` (a 4-stage, 16-128 channel ResNet for CPU runs).
+(torchvision architectures, ``weights=None``), ``small`` (a 4-stage, 16-128 channel ResNet for CPU runs) and
+``small2`` (the same with two units per stage).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -22,7 +23,7 @@ from torchvision.models import vgg as tv_vgg
 
 from vidzoo.models.cnn_m import CNNM2048
 
-BACKBONES = ("cnn_m_2048", "resnet18", "resnet50", "vgg16", "small")
+BACKBONES = ("cnn_m_2048", "resnet18", "resnet50", "vgg16", "small", "small2")
 
 
 def _replace_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
@@ -38,6 +39,7 @@ class ResNetBackbone(tv_resnet.ResNet):
 
     first_conv = "conv1"
     final_layer = "fc"
+    pool5_window = (1, 1, False)  # (window, stride, ceil_mode) of the 2D pooling that a fusion's 3D pooling replaces
 
     def __init__(self, block, layers, in_channels: int, num_classes: int, dropout: float) -> None:
         super().__init__(block, layers, num_classes=num_classes)
@@ -62,14 +64,19 @@ class ResNetBackbone(tv_resnet.ResNet):
     def head(self, x: Tensor) -> Tensor:
         return self.fc(self.drop(torch.flatten(self.avgpool(x), 1)))
 
+    def classify(self, x: Tensor) -> Tensor:
+        """The head after ``pool5`` (a ResNet has none: global average pooling and ``fc``)."""
+        return self.head(x)
+
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x))
 
 
 class SmallResNet(ResNetBackbone):
-    """CPU-sized ResNet: 5x5 stride-2 stem (no max-pool) and one BasicBlock per stage, widths 16-32-64-128."""
+    """CPU-sized ResNet: 5x5 stride-2 stem (no max-pool) and ``blocks`` BasicBlocks per stage, widths 16-32-64-128."""
 
-    def __init__(self, in_channels: int, num_classes: int, dropout: float, widths=(16, 32, 64, 128)) -> None:
+    def __init__(self, in_channels: int, num_classes: int, dropout: float, widths=(16, 32, 64, 128),
+                 blocks: int = 1) -> None:
         nn.Module.__init__(self)
         self._norm_layer = nn.BatchNorm2d
         self.dilation, self.groups, self.base_width = 1, 1, 64
@@ -78,10 +85,10 @@ class SmallResNet(ResNetBackbone):
         self.bn1 = nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.Identity()
-        self.layer1 = self._make_layer(tv_resnet.BasicBlock, widths[0], 1)
-        self.layer2 = self._make_layer(tv_resnet.BasicBlock, widths[1], 1, stride=2)
-        self.layer3 = self._make_layer(tv_resnet.BasicBlock, widths[2], 1, stride=2)
-        self.layer4 = self._make_layer(tv_resnet.BasicBlock, widths[3], 1, stride=2)
+        self.layer1 = self._make_layer(tv_resnet.BasicBlock, widths[0], blocks)
+        self.layer2 = self._make_layer(tv_resnet.BasicBlock, widths[1], blocks, stride=2)
+        self.layer3 = self._make_layer(tv_resnet.BasicBlock, widths[2], blocks, stride=2)
+        self.layer4 = self._make_layer(tv_resnet.BasicBlock, widths[3], blocks, stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.drop = nn.Dropout(dropout)
         self.fc = nn.Linear(widths[3], num_classes)
@@ -96,6 +103,7 @@ class VGG16Backbone(tv_vgg.VGG):
 
     first_conv = "features.0"
     final_layer = "classifier.6"
+    pool5_window = (2, 2, False)
 
     def __init__(self, in_channels: int, num_classes: int, dropout: float) -> None:
         super().__init__(tv_vgg.make_layers(tv_vgg.cfgs["D"]), num_classes=num_classes, dropout=dropout)
@@ -110,7 +118,11 @@ class VGG16Backbone(tv_vgg.VGG):
         return x
 
     def head(self, x: Tensor) -> Tensor:
-        return self.classifier(torch.flatten(self.avgpool(self.features[-1](x)), 1))
+        return self.classify(self.features[-1](x))
+
+    def classify(self, x: Tensor) -> Tensor:
+        """The head after pool5: fc6, fc7 and the classifier."""
+        return self.classifier(torch.flatten(self.avgpool(x), 1))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.conv_features(x))
@@ -121,6 +133,11 @@ class CNNMBackbone(CNNM2048):
 
     first_conv = "conv1.0"
     final_layer = "classifier.7"
+    pool5_window = (3, 2, True)
+
+    def classify(self, x: Tensor) -> Tensor:
+        """The head after pool5's max pooling: full6, full7 and the classifier."""
+        return self.classifier(self.pool5[1](x))
 
 
 def build_backbone(name: str, in_channels: int, num_classes: int, dropout: float = 0.5, temporal: bool = False) -> nn.Module:
@@ -133,8 +150,8 @@ def build_backbone(name: str, in_channels: int, num_classes: int, dropout: float
         return ResNetBackbone(tv_resnet.Bottleneck, [3, 4, 6, 3], in_channels, num_classes, dropout)
     if name == "vgg16":
         return VGG16Backbone(in_channels, num_classes, dropout)
-    if name == "small":
-        return SmallResNet(in_channels, num_classes, dropout)
+    if name in ("small", "small2"):  # small2: two blocks per stage (ST-ResNet's links need a second unit)
+        return SmallResNet(in_channels, num_classes, dropout, blocks=2 if name == "small2" else 1)
     raise ValueError(f"unknown two-stream backbone {name!r}; choose one of: {', '.join(BACKBONES)}")
 
 
@@ -147,7 +164,7 @@ def backbone_features(backbone: nn.Module) -> Callable[[Tensor], Tensor]:
 
 
 class BackboneWeightsError(ValueError):
-    """A backbone weight file is absent or does not fit the backbone; the message names the file."""
+    """Backbone weights do not fit the backbone; the message names where they came from."""
 
 
 def cross_modality_weight(rgb_weight: Tensor, in_channels: int) -> Tensor:
@@ -158,48 +175,20 @@ def cross_modality_weight(rgb_weight: Tensor, in_channels: int) -> Tensor:
     return rgb_weight.mean(dim=1, keepdim=True).repeat(1, in_channels, 1, 1).contiguous()
 
 
-def read_state_dict(path: str | Path) -> dict[str, Tensor]:
-    """Tensors of a local ``.safetensors`` / ``.pth`` file or a vidzoo checkpoint directory (``model.safetensors``).
-
-    ``.pth`` files are read with ``weights_only=True``; a ``{"state_dict": ...}`` or ``{"model": ...}``
-    wrapper and a ``module.`` prefix (DataParallel) are removed. Nothing is downloaded.
-    """
-    path = Path(path).expanduser()
-    if path.is_dir():
-        path = path / "model.safetensors"
-    if not path.is_file():
-        raise BackboneWeightsError(
-            f"weight file not found: {path}; pass a local file (no downloads), e.g. save it once with "
-            "torch.save(torchvision.models.resnet50(weights='DEFAULT').state_dict(), 'resnet50.pth')"
-        )
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is the same user error
-        raise BackboneWeightsError(f"{path}: cannot read weights ({type(exc).__name__}: {exc})") from exc
-    for key in ("state_dict", "model"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
-        raise BackboneWeightsError(f"{path}: expected a state dict of tensors")
-    return {k.removeprefix("module."): v for k, v in state.items()}
-
-
-def load_backbone_weights(backbone: nn.Module, path: str | Path, strip_prefix: str = "") -> list[str]:
-    """Load a local checkpoint into ``backbone``; return the keys left at their fresh initialisation.
+def load_backbone_weights(
+    backbone: nn.Module, weights: Mapping[str, Tensor], strip_prefix: str = "", source: str = "backbone_weights"
+) -> list[str]:
+    """Load a state dict (read by the engine, e.g. an ImageNet checkpoint) into ``backbone``; return the keys
+    left at their fresh initialisation.
 
     Rules: every parameter/buffer must be present with its shape, except (a) the final classifier
     layer, kept fresh when its shape differs (ImageNet's 1000 classes), and (b) the first conv,
     converted by :func:`cross_modality_weight` when the file holds RGB (3-channel) kernels and the
     backbone takes another channel count. Anything else raises :class:`BackboneWeightsError`
-    naming the file and the first offending keys. ``strip_prefix`` removes a key prefix first
-    (e.g. ``"backbone."`` for a saved stream model).
+    naming ``source`` (the file it came from) and the first offending keys. ``strip_prefix`` removes a key
+    prefix first (e.g. ``"backbone."`` for a saved stream model).
     """
-    state = {k.removeprefix(strip_prefix): v for k, v in read_state_dict(path).items() if k.startswith(strip_prefix)}
+    state = {k.removeprefix(strip_prefix): v for k, v in weights.items() if k.startswith(strip_prefix)}
     own = backbone.state_dict()
     first = f"{backbone.first_conv}.weight"
     final = (f"{backbone.final_layer}.weight", f"{backbone.final_layer}.bias")
@@ -225,7 +214,7 @@ def load_backbone_weights(backbone: nn.Module, path: str | Path, strip_prefix: s
             if items
         ]
         raise BackboneWeightsError(
-            f"{path}: weights do not fit backbone {type(backbone).__name__}; " + "; ".join(parts)
+            f"{source}: weights do not fit backbone {type(backbone).__name__}; " + "; ".join(parts)
             + " (is it the checkpoint of the same architecture?)"
         )
     backbone.load_state_dict(new, strict=False)

@@ -4,6 +4,7 @@ Eight 3x3x3 convolutions (stride 1, padding 1) with 64, 128, 256, 256, 512, 512,
 (pool1 1x2x2 so early temporal information survives, pool2-5 2x2x2), then fc6 and fc7 (4096, ReLU, dropout 0.5)
 and the classifier fc8. Input: 16 frames of 112x112 (``(B, 3, 16, 112, 112)``); pool5 leaves 512x1x4x4 = 8192
 features for fc6. Pooling rounds up, as Caffe (the paper's framework) does, so pool5 maps 7x7 to 4x4.
+The paper's video descriptor is fc6 (:meth:`C3D.fc6_features`), not fc7.
 
 Differences from the paper, all opt-in and off in the full-size ``c3d`` builder:
 
@@ -110,12 +111,15 @@ class C3D(nn.Module):
                 nn.init.zeros_(m.bias)
         nn.init.normal_(self.fc8.weight, 0.0, 0.01)
 
-    def forward_features(self, x: Tensor) -> Tensor:
-        """``(B, 3, T, H, W) -> (B, fc_dim)``: the fc7 activations the paper uses as its video descriptor."""
+    def fc6_features(self, x: Tensor) -> Tensor:
+        """``(B, 3, T, H, W) -> (B, fc_dim)``: the fc6 activations (after ReLU), the paper's C3D descriptor
+        (Sec. 3.3: fc6 averaged over a video's 16-frame clips, then L2-normalised, for a linear SVM)."""
         check_clip(x, 3, "C3D")
-        x = torch.flatten(self.pool(self.features(x)), 1)
-        x = self.dropout(self.relu(self.fc6(x)))
-        return self.dropout(self.relu(self.fc7(x)))
+        return self.relu(self.fc6(torch.flatten(self.pool(self.features(x)), 1)))
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        """``(B, 3, T, H, W) -> (B, fc_dim)``: the fc7 activations, the input of the classifier fc8."""
+        return self.dropout(self.relu(self.fc7(self.dropout(self.fc6_features(x)))))
 
     def forward(self, x: Tensor) -> Tensor:
         """``(B, 3, T, H, W) -> (B, num_classes)`` logits."""

@@ -16,24 +16,24 @@ paper wires C2 to C1 through a partial connection table; we use full connections
 the paper text from here, so treat those numbers as approximate. ``cnn_lstm_small`` keeps the
 structure (three 3D convs, the last covering the clip) with 4-frame clips of 56x56, ReLU and batch norm.
 
-Two training modes, as in the paper's two-step scheme or end to end:
+Training, as in the paper or end to end:
 
-* end to end (default);
-* frozen pre-trained encoder: train ``cnn_lstm_encoder[_small]`` (the encoder plus a linear head, a
-  plain 3D CNN clip classifier) first, then build ``cnn_lstm[_small]`` with
-  ``encoder_weights=<its .safetensors file or checkpoint/run directory>`` and ``freeze_encoder=True``.
-  Weights are read with safetensors only (never pickles); keys may carry an ``encoder.`` prefix (a
-  vidzoo checkpoint of either model) or none (a bare encoder state dict).
+* two steps (the paper's recipe, the default whenever stage-1 weights are given): train
+  ``cnn_lstm_encoder[_small]`` (the encoder plus a linear head, a plain 3D CNN clip classifier) first, then
+  ``cnn_lstm[_small]`` with ``encoder_weights`` = that run's state dict: the encoder is frozen and only the
+  LSTM and its classifier learn, on the encoder's fixed features. The engine reads the stage-1 run folder
+  named by ``model.kwargs.encoder_weights`` and passes its tensors; keys may carry an ``encoder.`` prefix
+  (a vidzoo checkpoint of either model) or none (a bare encoder state dict).
+* end to end: no ``encoder_weights`` (from scratch), or ``freeze_encoder=False`` to fine-tune the
+  pre-trained encoder together with the LSTM.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
@@ -135,40 +135,17 @@ class Clip3DCNN(nn.Module):
         return self.fc(self.encoder(x))
 
 
-def _weights_file(path: str | Path) -> Path:
-    """The ``.safetensors`` file behind ``path``: the file itself, or a checkpoint/run directory's weights."""
-    p = Path(path).expanduser()
-    if p.is_file():
-        if p.suffix != ".safetensors":
-            raise ValueError(f"encoder_weights={p}: only .safetensors files are read (no pickles); convert it first")
-        return p
-    if p.is_dir():
-        if (p / "model.safetensors").is_file():
-            return p / "model.safetensors"
-        from vidzoo.engine.checkpoint import resolve_checkpoint  # run directories: follow best/last pointers
-
-        return resolve_checkpoint(p) / "model.safetensors"
-    raise ValueError(f"encoder_weights={p} does not exist; pass a .safetensors file or a vidzoo checkpoint/run directory")
-
-
-def load_encoder_weights(encoder: nn.Module, path: str | Path) -> None:
-    """Load encoder weights from a safetensors file or vidzoo checkpoint, accepting an ``encoder.`` prefix."""
-    file = _weights_file(path)
-    state = load_file(str(file))
-    cleaned = {}
-    for key, value in state.items():
-        for prefix in ("module.", "_orig_mod."):
-            key = key.removeprefix(prefix)
-        cleaned[key] = value
-    prefixed = {k.removeprefix("encoder."): v for k, v in cleaned.items() if k.startswith("encoder.")}
-    state = prefixed or cleaned
+def load_encoder_weights(encoder: nn.Module, weights: Mapping[str, torch.Tensor]) -> None:
+    """Load a state dict into ``encoder``, accepting an ``encoder.`` prefix (a checkpoint of either model)."""
+    prefixed = {k.removeprefix("encoder."): v for k, v in weights.items() if k.startswith("encoder.")}
+    state = prefixed or dict(weights)
     own = encoder.state_dict()
     missing = sorted(set(own) - set(state))
     wrong = [k for k in own if k in state and state[k].shape != own[k].shape]
     if missing or wrong:
         detail = f"missing {missing[:3]}" if missing else f"shape of {wrong[0]}: {tuple(state[wrong[0]].shape)} vs {tuple(own[wrong[0]].shape)}"
         raise ValueError(
-            f"encoder_weights={file} does not fit this encoder ({detail}); pre-train the matching "
+            f"encoder_weights do not fit this encoder ({detail}); pre-train the matching "
             f"cnn_lstm_encoder variant (same clip_len and sizes) and pass its checkpoint"
         )
     encoder.load_state_dict({k: state[k] for k in own})
@@ -183,20 +160,21 @@ class CNNLSTM(nn.Module):
         spec: EncoderSpec,
         hidden: int = 50,
         readout: str = "last",
-        encoder_weights: str | None = None,
-        freeze_encoder: bool = False,
+        encoder_weights: Mapping[str, torch.Tensor] | None = None,
+        freeze_encoder: bool | None = None,
         name: str = "cnn_lstm",
     ) -> None:
         super().__init__()
         if readout not in READOUTS:
             raise ValueError(f"{name}: unknown readout {readout!r}; choose one of {', '.join(READOUTS)}")
-        if freeze_encoder and not encoder_weights:
+        if freeze_encoder and encoder_weights is None:
             raise ValueError(f"{name}: freeze_encoder=True needs encoder_weights=<pre-trained encoder checkpoint>")
         self.name = name
         self.readout = readout
-        self.freeze_encoder = bool(freeze_encoder)
+        # The paper's two-step training: a given pre-trained encoder stays fixed unless freeze_encoder=False.
+        self.freeze_encoder = encoder_weights is not None if freeze_encoder is None else bool(freeze_encoder)
         self.encoder = Clip3DEncoder(spec)
-        if encoder_weights:
+        if encoder_weights is not None:
             load_encoder_weights(self.encoder, encoder_weights)
         if self.freeze_encoder:
             self.encoder.requires_grad_(False)

@@ -112,13 +112,14 @@ def check_cheap(cfg: Any, *, check_files: bool = True, relations: bool = True) -
         check_paths(cfg)
 
 
-def check_costly(cfg: Any, trainer_preset: str | None = None) -> None:
-    """The rules that may import torch: a GPU for GPU-only settings, the model's builder and its keys."""
+def check_costly(cfg: Any, trainer_preset: str | None = None, *, check_files: bool = True) -> None:
+    """The rules that may import torch: a GPU for GPU-only settings, the model's builder and its keys
+    (``check_files``: and that the ``*_weights`` files it names exist)."""
     check_machine(cfg, trainer_preset)
-    check_model(cfg.model.name, dict(cfg.model.kwargs))
+    check_model(cfg.model.name, dict(cfg.model.kwargs), check_files=check_files)
 
 
 def validate_config(cfg: Any, *, trainer_preset: str | None = None, check_files: bool = True) -> None:
     """All rules over a composed training config, cheapest first; the first failure raises ConfigValueError."""
     check_cheap(cfg, check_files=check_files)
-    check_costly(cfg, trainer_preset)
+    check_costly(cfg, trainer_preset, check_files=check_files)

@@ -21,7 +21,7 @@ def _accepted_keys(builder: Callable[..., Any], callee: str | None) -> list[str]
     return [n for n in names if n not in ("self", "num_classes")]
 
 
-def _dry_build(name: str, builder: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+def _dry_build(name: str, builder: Callable[..., Any], kwargs: dict[str, Any], check_files: bool = True) -> None:
     """Call the builder on the meta device (no memory, no weights): a misspelt key or a bad value fails here,
     before any run folder exists. Builders handed a weights file are left to the real build."""
     import re
@@ -29,7 +29,7 @@ def _dry_build(name: str, builder: Callable[..., Any], kwargs: dict[str, Any]) -
     import torch
 
     weights = {k: v for k, v in kwargs.items() if k.endswith("_weights") and isinstance(v, str)}
-    for key, path in weights.items():
+    for key, path in weights.items() if check_files else ():
         if path and not Path(path).expanduser().exists():
             raise ConfigValueError(f"+model.kwargs.{key}={path} does not exist; give a .safetensors file or a run folder")
     if weights:
@@ -51,8 +51,9 @@ def _dry_build(name: str, builder: Callable[..., Any], kwargs: dict[str, Any]) -
         raise ConfigValueError(f"model.kwargs of {name!r}: {exc}") from None
 
 
-def check_model(name: str, kwargs: dict[str, Any]) -> None:
-    """``model.name`` is registered and ``model.kwargs`` build it (names and values, checked on the meta device)."""
+def check_model(name: str, kwargs: dict[str, Any], *, check_files: bool = True) -> None:
+    """``model.name`` is registered and ``model.kwargs`` build it (names and values, checked on the meta device);
+    with ``check_files``, the ``*_weights`` files it names exist (a stage-2 recipe may name a run still to come)."""
     from vidzoo.models.registry import UnknownModelError, get_model_info
 
     try:
@@ -68,4 +69,4 @@ def check_model(name: str, kwargs: dict[str, Any]) -> None:
             raise ConfigValueError(f"model {name!r} has no argument {unknown[0]!r} (+model.kwargs.{unknown[0]}); "
                                    f"accepted: {', '.join(_accepted_keys(info.builder, None))}")
     if kwargs:
-        _dry_build(name, info.builder, kwargs)
+        _dry_build(name, info.builder, kwargs, check_files)
