@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from pretrain_helpers import pretrain, translating_clips
 from vidzoo import build_model
 from vidzoo.models._pretrain import Pretrainable
 from vidzoo.models.conv_grbm import ConvGRBM
@@ -78,19 +79,7 @@ def test_surrogate_gradient_is_the_cd_estimate():
 def test_cd_lowers_reconstruction_error_on_a_tiny_batch():
     torch.manual_seed(0)
     model = build_model("conv_grbm_small", 9, factors=8, hidden=8, kernel=5)
-    base = torch.randn(4, 3, 1, 40, 40)
-    clips = torch.cat([torch.roll(base, shifts=k, dims=4) for k in range(4)], dim=2)[..., 4:36, 4:36]
-    params = model.pretrain_parameters()
-    for p in params:
-        p.requires_grad_(True)
-    opt = torch.optim.Adam(params, lr=1e-2)
-    errors = []
-    for _ in range(40):
-        loss, stats = model.pretrain_loss(clips, 0.0)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        errors.append(stats["recon_error"])
+    errors = [s["recon_error"] for s in pretrain(model, translating_clips(4, 4, 40, crop=4), steps=40)]
     assert sum(errors[-5:]) / 5 < 0.8 * sum(errors[:5]) / 5, errors
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from pretrain_helpers import pretrain, translating_clips
 from vidzoo import build_model
 from vidzoo.models._pretrain import Pretrainable
 from vidzoo.models.isa import ISALayer
@@ -79,18 +80,5 @@ def test_projection_restores_orthonormal_rows_and_training_is_greedy():
 def test_isa_objective_decreases():
     torch.manual_seed(0)
     model = build_model("isa_small", 9)
-    base = torch.randn(4, 3, 1, 40, 40)
-    clips = torch.cat([torch.roll(base, shifts=k, dims=4) for k in range(8)], dim=2)
-    params = model.pretrain_parameters()
-    for p in params:
-        p.requires_grad_(True)
-    opt = torch.optim.Adam(params, lr=1e-2)
-    losses = []
-    for _ in range(15):
-        loss, _ = model.pretrain_loss(clips, 0.0)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        model.after_pretrain_step()
-        losses.append(float(loss.detach()))
+    losses = [s["loss"] for s in pretrain(model, translating_clips(4, 8, 40), steps=15)]
     assert losses[-1] < 0.99 * losses[0] and losses == sorted(losses, reverse=True), losses
