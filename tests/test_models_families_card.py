@@ -18,7 +18,8 @@ def test_family_paper_results_are_well_formed():
     registered = set(list_models())
     for name, entry in entries.items():
         assert name in registered and not name.endswith("_small"), name
-        assert set(entry) == {"ucf101", "hmdb51", "pretraining", "source", "note"}, name
+        assert set(entry) == {"ucf101", "hmdb51", "pretraining", "source", "note", "deviations"}, name
+        assert entry["deviations"] and all(isinstance(d, str) and d for d in entry["deviations"]), name
         for key in ("ucf101", "hmdb51"):
             assert entry[key] is None or 0 < entry[key] <= 100, (name, key)
         assert entry["source"] and "unverified" in entry["note"], name
