@@ -25,16 +25,16 @@ def test_full_size_parameter_count_from_the_layer_spec():
 
 
 def test_small_parameter_count_from_the_layer_spec():
-    grbm = 2 * 16 * 9 * 9 + 16 * 16 + 16 + 1
-    head = 16 * 3 * 3 * 9 + 9  # 16 maps x 3x3 grid -> 9 classes
-    assert _numel(build_model("conv_grbm_small", 9)) == grbm + head == 4_170
+    grbm = 2 * 16 * 9 * 9 + 32 * 16 + 32 + 1  # 16 factors (9x9), 32 hidden maps
+    head = 32 * 3 * 3 * 9 + 9  # 32 maps x 3x3 grid -> 9 classes
+    assert _numel(build_model("conv_grbm_small", 9)) == grbm + head == 5_738
 
 
 def test_shapes_and_frozen_features():
     model = build_model("conv_grbm_small", 9).eval()
     assert isinstance(model, Pretrainable)
     x = torch.randn(2, 3, 5, 56, 56)
-    assert model.features(x).shape == (2, 16, 4, 24, 24)  # 4 frame pairs, (56 - 9 + 1) / 2 = 24
+    assert model.features(x).shape == (2, 32, 4, 24, 24)  # 4 frame pairs, (56 - 9 + 1) / 2 = 24
     assert model(x).shape == (2, 9)
     assert all(not p.requires_grad for p in model.pretrain_parameters())
     assert all(p.requires_grad for p in model.head.parameters())

@@ -192,8 +192,8 @@ def conv_grbm(num_classes: int = 6, factors: int = 32, hidden: int = 32, kernel:
 
 
 @register_model("conv_grbm_small", input_shape=(3, 8, 56, 56), family="Conv gated RBM", paper=_PAPER)
-def conv_grbm_small(num_classes: int = 9, factors: int = 16, hidden: int = 16, kernel: int = 9, pool: int = 2,
+def conv_grbm_small(num_classes: int = 9, factors: int = 16, hidden: int = 32, kernel: int = 9, pool: int = 2,
                     grid: int = 3) -> ConvGRBMClassifier:
-    """CPU size: 16 factors, 16 hidden maps, 9x9 filters, 2x2 pooling; a linear classifier on the pool maps
+    """CPU size: 16 factors, 32 hidden maps, 9x9 filters, 2x2 pooling; a linear classifier on the pool maps
     averaged over time and a ``grid x grid`` spatial split."""
     return ConvGRBMClassifier(num_classes, factors, hidden, kernel, pool, grid=grid)
