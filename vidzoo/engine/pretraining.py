@@ -2,8 +2,8 @@
 
 A model that implements :class:`vidzoo.models._pretrain.Pretrainable` (e.g. the convolutional gated RBM and
 stacked ISA families) is first trained on its own objective over the training clips (labels unused), with its
-own optimiser (Adam, ``trainer.pretrain_lr``) on ``model.pretrain_parameters()``; ``model.after_pretrain_step()``
-runs after every step. Its checkpoints go to ``<output_dir>/pretrain/`` (``epoch_XXXX/`` + ``last.json``, the
+own optimiser (Adam, ``trainer.pretrain_lr``) on the parameters its ``pretrain_parameters()`` returns; its
+``after_pretrain_step()`` runs after every step. Its checkpoints go to ``<output_dir>/pretrain/`` (``epoch_XXXX/`` + ``last.json``, the
 same format as supervised checkpoints), so a killed run resumed with ``trainer.resume=true`` continues
 pre-training from its last epoch. Afterwards the pre-trained parameters are frozen again and supervised
 training trains the rest. A resumed run that already has a supervised checkpoint skips this phase (its weights
@@ -48,7 +48,7 @@ class PretrainSettings:
 
 
 class Pretrainer:
-    """Runs ``settings.epochs`` epochs of ``model.pretrain_loss`` over ``loader`` (see the module docstring)."""
+    """Runs ``settings.epochs`` epochs of the model's ``pretrain_loss`` over ``loader`` (see the module docstring)."""
 
     def __init__(self, model: torch.nn.Module, loader, prepare: InputPreparer, settings: PretrainSettings,
                  meta: dict[str, Any], dist_info: DistInfo = DistInfo()) -> None:
