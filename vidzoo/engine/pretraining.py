@@ -3,10 +3,10 @@
 A model that implements :class:`vidzoo.models._pretrain.Pretrainable` (e.g. the convolutional gated RBM and
 stacked ISA families) is first trained on its own objective over the training clips (labels unused), with its
 own optimiser (Adam, ``trainer.pretrain_lr``) on the parameters its ``pretrain_parameters()`` returns; its
-``after_pretrain_step()`` runs after every step. Its checkpoints go to ``<output_dir>/pretrain/`` (``epoch_XXXX/`` + ``last.json``, the
-same format as supervised checkpoints), so a killed run resumed with ``trainer.resume=true`` continues
-pre-training from its last epoch. Afterwards the pre-trained parameters are frozen again and supervised
-training trains the rest. A resumed run that already has a supervised checkpoint skips this phase (its weights
+``after_pretrain_step()`` runs after every step. Its checkpoints go to ``<output_dir>/pretrain/``
+(``epoch_XXXX/`` + ``last.json``, the same format as supervised checkpoints), so a killed run resumed with
+``trainer.resume=true`` continues pre-training from its last epoch. Afterwards the pre-trained parameters are
+frozen again and supervised training trains the rest. A resumed run that already has a supervised checkpoint skips this phase (its weights
 hold the pre-trained features).
 
 The engine knows no family here: everything model-specific sits behind the three protocol methods.
@@ -52,7 +52,8 @@ class Pretrainer:
 
     def __init__(self, model: torch.nn.Module, loader, prepare: InputPreparer, settings: PretrainSettings,
                  meta: dict[str, Any], dist_info: DistInfo = DistInfo()) -> None:
-        self.model, self.loader, self.prepare, self.s, self.meta, self.dist = model, loader, prepare, settings, meta, dist_info
+        self.model, self.loader, self.prepare, self.s = model, loader, prepare, settings
+        self.meta, self.dist = meta, dist_info
         self.folder = Path(settings.output_dir) / PRETRAIN_DIR
         self.params = list(model.pretrain_parameters())  # type: ignore[attr-defined]
         self.optimizer = torch.optim.Adam(self.params, lr=settings.lr)
@@ -63,8 +64,8 @@ class Pretrainer:
         if not (self.folder / "last.json").is_file():
             return 0
         if not self.s.resume:
-            raise ckpt.CheckpointError(f"{self.folder} already holds pre-training checkpoints; pass trainer.resume=true "
-                                       "to continue that run or choose another trainer.output_dir")
+            raise ckpt.CheckpointError(f"{self.folder} already holds pre-training checkpoints; pass "
+                                       "trainer.resume=true to continue that run or choose another trainer.output_dir")
         last = ckpt.resolve_checkpoint(self.folder, "last")
         device = next(self.model.parameters()).device
         ckpt.load_state_into(self.model, ckpt.load_weights(last, device), str(last), self.meta["model"]["name"])

@@ -183,7 +183,8 @@ class ConvGRBMClassifier(nn.Module):
 
 
 @register_model("conv_grbm", input_shape=(3, 16, 112, 112), family="Conv gated RBM", paper=_PAPER)
-def conv_grbm(num_classes: int = 6, factors: int = 32, hidden: int = 32, kernel: int = 16, pool: int = 4) -> ConvGRBMClassifier:
+def conv_grbm(num_classes: int = 6, factors: int = 32, hidden: int = 32, kernel: int = 16,
+              pool: int = 4) -> ConvGRBMClassifier:
     """Full size (KTH-style, 6 classes): a convGRBM with 32 factors, 32 hidden maps, 16x16 filters and 4x4
     probabilistic max pooling, then a 3D conv net (64 maps 3x7x7, 128 maps 3x5x5, max pooling) and a linear
     classifier."""

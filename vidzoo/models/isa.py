@@ -48,7 +48,8 @@ class ISALayer(nn.Module):
                  group: int) -> None:
         super().__init__()
         if units > pca_dim or units % group:
-            raise ValueError(f"ISALayer: need units <= pca_dim and units divisible by group, got {units}, {pca_dim}, {group}")
+            raise ValueError(f"ISALayer: need units <= pca_dim and units divisible by group, "
+                             f"got {units}, {pca_dim}, {group}")
         self.channels, self.kernel, self.stride, self.group = channels, tuple(kernel), tuple(stride), group
         in_dim = channels * self.kernel[0] * self.kernel[1] * self.kernel[2]
         self.register_buffer("mean", torch.zeros(in_dim))
