@@ -6,8 +6,8 @@ own optimiser (Adam, ``trainer.pretrain_lr``) on the parameters its ``pretrain_p
 ``after_pretrain_step()`` runs after every step. Its checkpoints go to ``<output_dir>/pretrain/``
 (``epoch_XXXX/`` + ``last.json``, the same format as supervised checkpoints), so a killed run resumed with
 ``trainer.resume=true`` continues pre-training from its last epoch. Afterwards the pre-trained parameters are
-frozen again and supervised training trains the rest. A resumed run that already has a supervised checkpoint skips this phase (its weights
-hold the pre-trained features).
+frozen again and supervised training trains the rest. A resumed run that already has a supervised checkpoint
+skips this phase (its weights hold the pre-trained features).
 
 The engine knows no family here: everything model-specific sits behind the three protocol methods.
 """
