@@ -72,3 +72,24 @@ def test_training_the_true_class_raises_its_best_split_similarity():
     model.eval()
     with torch.no_grad():
         assert (model(x).argmax(1) == labels).float().mean() == 1.0
+
+
+def test_per_frame_towers_share_frame_features_across_splits():
+    """With per-frame towers the segment embeddings come from prefix sums of frame features computed once; they
+    equal running the towers on every segment."""
+    from torch import nn
+
+    from vidzoo.models.siamese import ActionTransformation, FrameTower
+
+    torch.manual_seed(0)
+
+    def tower() -> FrameTower:
+        return FrameTower(nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(1)), 4, 5)
+
+    model = ActionTransformation(tower(), tower(), 5, 3, min_segment=2).eval()
+    x = torch.randn(2, 3, 7, 12, 12)
+    with torch.no_grad():
+        direct = torch.stack([torch.nn.functional.cosine_similarity(
+            torch.einsum("cde,be->bcd", model.transforms, model.pre_tower(x[:, :, :s])),
+            model.effect_tower(x[:, :, s:])[:, None], dim=-1) for s in model.split_points(7)], dim=1)
+        torch.testing.assert_close(model.split_scores(x), direct, atol=1e-5, rtol=1e-5)

@@ -40,10 +40,13 @@ class FrameTower(nn.Module):
         self.trunk = trunk
         self.embed = nn.Linear(feature_dim, embed_dim)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def frame_features(self, x: Tensor) -> Tensor:
+        """``(B, C, t, H, W) -> (B, t, feature_dim)``: the trunk on every frame."""
         b, c, t, h, w = x.shape
-        feats = self.trunk(x.transpose(1, 2).reshape(b * t, c, h, w)).view(b, t, -1)
-        return self.embed(feats.mean(1))
+        return self.trunk(x.transpose(1, 2).reshape(b * t, c, h, w)).view(b, t, -1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.embed(self.frame_features(x).mean(1))
 
 
 class ClipTower(nn.Module):
@@ -91,12 +94,22 @@ class ActionTransformation(nn.Module):
         """Cosine similarity of every (split, class), ``(B, S, num_classes)``."""
         check_clip(clips, self.in_channels, "ActionTransformation", min_frames=2 * self.min_segment)
         scores = []
-        for s in self.split_points(clips.shape[2]):
-            pre = self.pre_tower(clips[:, :, :s])
-            effect = self.effect_tower(clips[:, :, s:])
+        for pre, effect in self._segment_embeddings(clips):
             predicted = torch.einsum("cde,be->bcd", self.transforms, pre)  # (B, C, D)
             scores.append(F.cosine_similarity(predicted, effect[:, None], dim=-1))
         return torch.stack(scores, dim=1)
+
+    def _segment_embeddings(self, clips: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """(precondition, effect) embeddings ``(B, embed_dim)`` of every split. Per-frame towers (:class:`FrameTower`)
+        run once per frame and each segment's mean frame feature comes from prefix sums; other towers run on every
+        segment."""
+        splits, t = self.split_points(clips.shape[2]), clips.shape[2]
+        if not (isinstance(self.pre_tower, FrameTower) and isinstance(self.effect_tower, FrameTower)):
+            return [(self.pre_tower(clips[:, :, :s]), self.effect_tower(clips[:, :, s:])) for s in splits]
+        pre_sums = self.pre_tower.frame_features(clips).cumsum(1)  # pre_sums[:, s - 1] = sum of frames < s
+        effect_sums = self.effect_tower.frame_features(clips).flip(1).cumsum(1).flip(1)  # [:, s] = sum of frames >= s
+        return [(self.pre_tower.embed(pre_sums[:, s - 1] / s), self.effect_tower.embed(effect_sums[:, s] / (t - s)))
+                for s in splits]
 
     def best_split(self, clips: Tensor) -> Tensor:
         """The latent split frame chosen for each (video, class), ``(B, num_classes)``."""
