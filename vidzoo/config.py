@@ -105,6 +105,8 @@ class TrainerConfig:
     tensorboard: bool = True
     max_steps_per_epoch: int = 0  # 0 = the whole epoch (a smaller value is for smoke tests)
     stop_after_epoch: int = 0  # stop (as if killed) after this epoch; 0 = never. For resume tests.
+    pretrain_epochs: int = 0  # unsupervised pre-training epochs before supervised training (models with pretrain_loss)
+    pretrain_lr: float = 1e-3  # Adam learning rate of the pre-training phase
 
 
 @dataclass

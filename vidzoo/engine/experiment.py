@@ -22,6 +22,7 @@ from vidzoo.errors import ConfigValueError
 from vidzoo.files import check_output_dir
 from vidzoo.engine.distributed import DistInfo, cleanup, init_distributed
 from vidzoo.engine.model_weights import read_weight_kwargs
+from vidzoo.engine.pretraining import build_pretrainer
 from vidzoo.engine.schedule import LRSchedule
 from vidzoo.engine.trainer import Trainer, TrainSettings, resolve_precision
 from vidzoo.models.registry import get_model_info
@@ -226,4 +227,5 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
     trainer = Trainer(model, optimizer, schedule, train_loader, val_loader, settings, meta,
                       list(bundle.class_names), dist_info)
     trainer.skipped_videos = list(bundle.skipped)
+    trainer.pretrainer = build_pretrainer(trainer.raw_model, train_loader, trainer.prepare, t, meta, dist_info)
     return trainer

@@ -149,6 +149,7 @@ class Trainer:
         self._tb = None
         self.run_files: dict[str, str] = {}
         self.skipped_videos: list[str] = []
+        self.pretrainer = None  # a vidzoo.engine.pretraining.Pretrainer: runs before the first supervised epoch
 
     # ------------------------------------------------------------------ set-up
     def _maybe_resume(self) -> None:
@@ -320,6 +321,8 @@ class Trainer:
         self._maybe_resume()
         if self.dist.is_main:
             write_records(self.out, self.run_files, fresh=not self.state.history)
+        if self.pretrainer is not None and not self.state.history:
+            self.pretrainer.run()
         t_start = time.perf_counter()
         last_val: dict | None = self.state.history[-1].get("val") if self.state.history else None
         while self.state.epoch < self.s.epochs:
