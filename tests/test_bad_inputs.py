@@ -69,7 +69,7 @@ CASES = [
     # sweeps
     ("vidzoo-train", ["trainer.seed=0,1"], "-m"),
     ("vidzoo-train", ["-m", "trainer.seed=0,1", "data.num_frames=8,0", *TINY], "data.num_frames"),
-    ("vidzoo-train", ["-m", "model=c3d,c4d", *TINY], "c4d"),
+    ("vidzoo-train", ["-m", "model=c3d_small,c4d", *TINY], "c4d"),
     ("vidzoo-train", ["-m", "trainer.sed=0,1", *TINY], "did you mean trainer.seed"),
     ("vidzoo-train", ["-m", "optim.lr=0.01,-1", *TINY], "optim.lr"),
     ("vidzoo-train", ["-m", "trainer.seed=0,1", "trainer.output_dir={missing}"], "trainer.output_dir"),

@@ -177,7 +177,7 @@ def test_nan_weight_is_refused(run):
 def test_file_paths_among_model_kwargs_are_never_opened(synthetic_root, tmp_path, opened):
     """A cnn_lstm's encoder_weights names a file to pre-train from; loading its checkpoint must not read it."""
     out = tmp_path / "lstm"
-    trainer = build_trainer(compose_or_explain(tiny_overrides(synthetic_root, out, "model=cnn_lstm", "data.seq_clips=2",
+    trainer = build_trainer(compose_or_explain(tiny_overrides(synthetic_root, out, "model=cnn_lstm_small", "data.seq_clips=2",
                                                           "data.num_frames=4")))
     trainer.meta["model"]["kwargs"].update(encoder_weights=str(tmp_path / "elsewhere.safetensors"), freeze_encoder=True)
     save_run(trainer, out)

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_every_job_of_a_short_sweep_is_composed_for_checking():
-    variants, complete = sweep_variants(["trainer.seed=0,1", "model=c3d,r3d", "trainer.epochs=1"])
+    variants, complete = sweep_variants(["trainer.seed=0,1", "model=c3d_small,r3d_small", "trainer.epochs=1"])
     assert complete and len(variants) == 4
     assert {tuple(v) for v in variants} == {(f"trainer.seed={s}", f"model={m}", "trainer.epochs=1")
                                             for s in (0, 1) for m in ("c3d", "r3d")}
@@ -33,8 +33,8 @@ def test_a_long_sweep_checks_each_value_once():
 
 def test_job_folder_names_hold_the_swept_values_only(monkeypatch):
     monkeypatch.setattr("vidzoo.sweep.SWEPT_KEYS", {"model", "+model.kwargs.width"})
-    name = job_dirname(["model=c3d", "data.root=/data/ucf101", "+model.kwargs.width=0.5"])
-    assert name == "model=c3d,+model.kwargs.width=0.5"
+    name = job_dirname(["model=c3d_small", "data.root=/data/ucf101", "+model.kwargs.width=0.5"])
+    assert name == "model=c3d_small,+model.kwargs.width=0.5"
     monkeypatch.setattr("vidzoo.sweep.SWEPT_KEYS", set())
     assert "/" not in job_dirname(["data.root=/data/ucf101"])
 

@@ -11,8 +11,8 @@ Two jobs, both driven by ``tools/model_card.py``:
 * without ``--train``: write ``MODEL_CARD.md`` from the registry (parameters, forward GFLOPs counted with
   ``torch.utils.flop_counter.FlopCounterMode``), :data:`PAPER_RESULTS` and ``results/synthetic_cpu.json``.
 
-The CPU recipe of a small model is its model config (``configs/model/<cfg>.yaml`` whose ``model.name`` is
-the model) plus, when it exists, its experiment ``configs/experiment/<cfg>_synthetic.yaml``.
+The CPU recipe of a small model ``<family>_small`` is its model config (``configs/model/<family>_small.yaml``)
+plus, when it exists, its experiment ``configs/experiment/<family>_synthetic.yaml``.
 """
 
 from __future__ import annotations
@@ -206,7 +206,7 @@ def recipe_overrides(name: str) -> list[str]:
     config = model_configs().get(name)
     if config is None:
         raise FileNotFoundError(f"no configs/model/*.yaml sets model.name: {name}; add one to train it")
-    experiment = REPO / "configs" / "experiment" / f"{config}_synthetic.yaml"
+    experiment = REPO / "configs" / "experiment" / f"{config.removesuffix('_small')}_synthetic.yaml"
     return [f"experiment={experiment.stem}"] if experiment.exists() else [f"model={config}"]
 
 
