@@ -146,8 +146,8 @@ def test_num_classes_within_bounds_but_not_the_weights_is_refused_before_buildin
     _edit_json(_meta(run), lambda m: (m["model"].__setitem__("num_classes", 50_000),
                                       m.__setitem__("class_names", [str(i) for i in range(50_000)])))
     built = []
-    real = vidzoo.engine.loading.build_model
-    monkeypatch.setattr(vidzoo.engine.loading, "build_model",
+    real = vidzoo.engine.model_loading.build_model
+    monkeypatch.setattr(vidzoo.engine.model_loading, "build_model",
                         lambda *a, **k: built.append(torch.empty(0).device) or real(*a, **k))
     _one_line_error(run, str(_weights(run)), "other shape")
     assert built == [torch.device("meta")]  # only the skeleton on the meta device, never the real model

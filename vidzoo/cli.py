@@ -293,7 +293,7 @@ def run_test(argv: list[str] | None = None) -> dict:
     from vidzoo.test_args import parse_test_args
 
     args = _checked("vidzoo-test", lambda: parse_test_args(sys.argv[1:] if argv is None else argv))
-    from vidzoo.engine.testing import evaluate_checkpoint
+    from vidzoo.engine.checkpoint_eval import evaluate_checkpoint
 
     return _run_guarded("vidzoo-test", lambda: evaluate_checkpoint(**args))
 

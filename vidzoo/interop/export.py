@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from vidzoo.engine import checkpoint as ckpt
-from vidzoo.engine.loading import load_model
+from vidzoo.engine.model_loading import load_model
 from vidzoo.errors import ConfigValueError
 from vidzoo.models.registry import get_model_info
 
