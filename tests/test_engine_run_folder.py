@@ -36,6 +36,9 @@ def args(root: Path, out: Path, *extra: str) -> list[str]:
     ]
 
 
+pytestmark = pytest.mark.subprocess  # most tests run tools/train.py and tools/test.py in child processes
+
+
 def run_tool(tool: str, argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(REPO / "tools" / tool), *argv], capture_output=True, text=True,
                           timeout=300, cwd=cwd)

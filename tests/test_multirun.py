@@ -49,6 +49,7 @@ def test_the_table_marks_a_job_without_report_as_failed():
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_two_by_two_sweep_runs_four_jobs_into_four_folders_with_a_summary(synthetic_root, tmp_path):
     sweep_dir = tmp_path / "sweep"
     args = tiny_sweep_overrides(synthetic_root, sweep_dir)
@@ -60,6 +61,7 @@ def test_a_two_by_two_sweep_runs_four_jobs_into_four_folders_with_a_summary(synt
     assert not (tmp_path / "runs").exists()  # nothing outside the sweep folder
 
 
+@pytest.mark.subprocess
 def test_jobs_that_fail_at_run_time_are_listed_and_the_sweep_exits_2(tmp_path):
     """Split files that name videos that are not there: each job fails with one line, the table says so."""
     root = make_tree_without_videos(tmp_path / "ucf101")

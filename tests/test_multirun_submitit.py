@@ -19,6 +19,9 @@ from training_helpers import check_four_job_sweep, make_tree_without_videos, tin
 REPO = Path(__file__).resolve().parents[1]
 
 
+pytestmark = pytest.mark.subprocess  # every test runs vidzoo-train -m in child processes
+
+
 def _train(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), *args], capture_output=True, text=True,
