@@ -69,7 +69,7 @@ CASES = [
     # sweeps
     ("vidzoo-train", ["trainer.seed=0,1"], "-m"),
     ("vidzoo-train", ["-m", "trainer.seed=0,1", "data.num_frames=8,0", *TINY], "data.num_frames"),
-    ("vidzoo-train", ["-m", "model=c3d,c4d", *TINY], "c4d"),
+    ("vidzoo-train", ["-m", "model=c3d_small,c4d", *TINY], "c4d"),
     ("vidzoo-train", ["-m", "trainer.sed=0,1", *TINY], "did you mean trainer.seed"),
     ("vidzoo-train", ["-m", "optim.lr=0.01,-1", *TINY], "optim.lr"),
     ("vidzoo-train", ["-m", "trainer.seed=0,1", "trainer.output_dir={missing}"], "trainer.output_dir"),
@@ -209,6 +209,7 @@ def _check(out: Outcome, expected: str) -> str:
 
 
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[f"{p} {' '.join(a)}" for p, a, _ in CASES])
+@pytest.mark.subprocess
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(index, outcomes):
     prog, _, expected = CASES[index]
     line = _check(outcomes[index], expected)
@@ -217,6 +218,7 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(index, outcomes):
 
 @needs_cpu_only
 @pytest.mark.parametrize("index", range(len(GPU_CASES)), ids=[" ".join(a) for _, a, _ in GPU_CASES])
+@pytest.mark.subprocess
 def test_gpu_only_settings_are_refused_on_a_cpu_machine(index, outcomes):
     line = _check(outcomes[len(CASES) + index], GPU_CASES[index][2])
     assert "no CUDA device" in line, line

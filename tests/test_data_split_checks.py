@@ -97,7 +97,7 @@ def test_checkpoint_trained_on_split_1_is_refused_on_split_2(tmp_path, capsys):
     trainer = build_trainer(compose_or_explain([
         "data.source=ucf101", f"data.root={root}", "data.split=1", "data.num_frames=8", "data.stride=1",
         "data.resize=32", "data.crop_size=32", "data.test_clips=1", "data.batch_size=4", "data.num_workers=0",
-        "model=c3d", "trainer.tensorboard=false", "trainer.progress=false", f"trainer.output_dir={out}"]))
+        "model=c3d_small", "trainer.tensorboard=false", "trainer.progress=false", f"trainer.output_dir={out}"]))
     save_run(trainer, out)
     meta = json.loads((out / "checkpoints" / EPOCH / ckpt.META_FILE).read_text())
     train = load_split("ucf101", root, 1, "train")

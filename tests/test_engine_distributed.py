@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -46,6 +47,7 @@ def test_ranks_see_disjoint_shards_that_cover_the_data(tmp_path):
     assert r0["0"] != r0["1"]  # reshuffled per epoch
 
 
+@pytest.mark.subprocess
 def test_torchrun_two_cpu_processes_trains(tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

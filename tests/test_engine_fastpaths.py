@@ -13,7 +13,8 @@ from torch.utils.data import DataLoader, Dataset
 from vidzoo.data.dataset import collate_clips
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.schedule import LRSchedule
-from vidzoo.engine.trainer import Trainer, TrainSettings, resolve_precision
+from vidzoo.config import TrainerConfig
+from vidzoo.engine.trainer import Trainer, resolve_precision
 
 CLASSES = ["a", "b", "c"]
 
@@ -53,11 +54,11 @@ def make_trainer(tmp_path, **kw) -> Trainer:
     val = DataLoader(Clips(9, uint8), batch_size=9, collate_fn=collate_clips)
     model = tiny_model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    settings = TrainSettings(epochs=kw.pop("epochs", 2), output_dir=tmp_path, device=torch.device("cpu"),
-                             progress=False, tensorboard=False, **kw)
+    settings = TrainerConfig(epochs=kw.pop("epochs", 2), output_dir=str(tmp_path), device="cpu", grad_clip=0.0,
+                             precision=kw.pop("precision", "fp32"), progress=False, tensorboard=False, **kw)
     sched = LRSchedule(0.1, total_steps=100, steps_per_epoch=len(loader), name="constant")
     meta = {"model": {"name": "tiny", "kwargs": {}, "num_classes": 3}, "class_names": CLASSES}
-    return Trainer(model, opt, sched, loader, val, settings, meta, CLASSES)
+    return Trainer(model, opt, sched, loader, val, settings, meta, CLASSES, device=torch.device("cpu"))
 
 
 @pytest.mark.parametrize("opts", [{"precision": "bf16"}, {"channels_last": True}, {"precision": "bf16", "channels_last": True}])

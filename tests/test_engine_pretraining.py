@@ -58,6 +58,6 @@ def test_pretraining_runs_checkpoints_and_freezes(synthetic_root: Path, tmp_path
 
 def test_pretraining_settings_are_checked(synthetic_root: Path, tmp_path: Path):
     with pytest.raises(ConfigValueError, match="has no pre-training objective"):
-        _build(synthetic_root, tmp_path / "a", "model=c3d")
+        _build(synthetic_root, tmp_path / "a", "model=c3d_small")
     with pytest.raises(ConfigValueError, match="trainer.pretrain_epochs must be >= 0"):
         _build(synthetic_root, tmp_path / "b", "trainer.pretrain_epochs=-1")

@@ -10,7 +10,7 @@ from datasets_tree import HMDB_CLASSES, UCF_CLASSES, make_hmdb51_tree, make_ucf1
 from vidzoo.cli import compose_or_explain
 from vidzoo.engine.experiment import build_trainer
 
-TINY = ["model=c3d", "data.num_frames=4", "data.stride=1", "data.resize=32", "data.crop_size=28", "data.test_clips=2",
+TINY = ["model=c3d_small", "data.num_frames=4", "data.stride=1", "data.resize=32", "data.crop_size=28", "data.test_clips=2",
         "data.batch_size=4", "data.num_workers=0", "trainer.epochs=1", "trainer.max_steps_per_epoch=1",
         "trainer.progress=false", "trainer.tensorboard=false"]
 

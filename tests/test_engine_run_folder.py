@@ -31,9 +31,12 @@ def args(root: Path, out: Path, *extra: str) -> list[str]:
         f"data.root={root}", "data.synthetic.seed=0", "data.synthetic.train_per_class=2",
         "data.synthetic.test_per_class=1", "data.synthetic.size=[32,40]", "data.synthetic.num_frames=16",
         "data.resize=32", "data.crop_size=28", "data.num_frames=8", "data.batch_size=8", "data.num_workers=0",
-        "model=c3d", "trainer.epochs=1", "trainer.max_steps_per_epoch=2", "trainer.tensorboard=false",
+        "model=c3d_small", "trainer.epochs=1", "trainer.max_steps_per_epoch=2", "trainer.tensorboard=false",
         "trainer.progress=false", f"trainer.output_dir={out}", *extra,
     ]
+
+
+pytestmark = pytest.mark.subprocess  # most tests run tools/train.py and tools/test.py in child processes
 
 
 def run_tool(tool: str, argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -77,7 +80,7 @@ def test_final_line_and_run_records(trained):
     out, res = trained
     last = res.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"\[vidzoo\] final: video_top1 \S+ clip_top1 \S+ \(0 videos failed, 0 skipped\) -> .*", last)
-    assert "- model=c3d" in (out / ".hydra" / "overrides.yaml").read_text().splitlines()
+    assert "- model=c3d_small" in (out / ".hydra" / "overrides.yaml").read_text().splitlines()
     assert "cli.log" not in {p.name for p in out.rglob("*")}
     report = json.loads((out / "report.json").read_text())
     assert report["skipped_videos"] == {"count": 0, "paths": []}
@@ -148,10 +151,10 @@ def test_an_epoch_in_which_every_clip_fails_stops_the_run(root, tmp_path):
 
 def test_a_wrong_flow_root_stops_the_run(root, tmp_path):
     argv = [a for a in args(root, tmp_path / "run", f"data.flow_root={tmp_path / 'nowhere'}", "data.num_frames=1")
-            if a not in ("model=c3d", "data.num_frames=8")]
+            if a not in ("model=c3d_small", "data.num_frames=8")]
     message = r"epoch 1: no training video could be loaded \(16 failed, first: .*: no flow in "  # 2 steps x 8
     with pytest.raises(EmptyResultsError, match=message):
-        build_trainer(compose_or_explain([*argv, "model=two_stream_temporal"])).fit()
+        build_trainer(compose_or_explain([*argv, "model=two_stream_temporal_small"])).fit()
 
 
 def test_a_training_set_smaller_than_one_batch_still_trains(root, tmp_path):
@@ -199,8 +202,8 @@ def test_disk_full_while_writing_a_checkpoint_is_one_line_naming_it(root, tmp_pa
 
 def test_records_are_rewritten_by_a_fresh_run_and_kept_by_a_resumed_one(tmp_path):
     record = tmp_path / ".hydra" / "overrides.yaml"
-    write_records(tmp_path, {".hydra/overrides.yaml": "- model=c3d\n"}, fresh=True)
+    write_records(tmp_path, {".hydra/overrides.yaml": "- model=c3d_small\n"}, fresh=True)
     write_records(tmp_path, {".hydra/overrides.yaml": "- trainer.resume=true\n"}, fresh=False)
-    assert record.read_text() == "- model=c3d\n"  # how the resumed run was started
-    write_records(tmp_path, {".hydra/overrides.yaml": "- model=r3d\n"}, fresh=True)
-    assert record.read_text() == "- model=r3d\n"
+    assert record.read_text() == "- model=c3d_small\n"  # how the resumed run was started
+    write_records(tmp_path, {".hydra/overrides.yaml": "- model=r3d_small\n"}, fresh=True)
+    assert record.read_text() == "- model=r3d_small\n"

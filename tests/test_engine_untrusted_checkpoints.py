@@ -146,8 +146,8 @@ def test_num_classes_within_bounds_but_not_the_weights_is_refused_before_buildin
     _edit_json(_meta(run), lambda m: (m["model"].__setitem__("num_classes", 50_000),
                                       m.__setitem__("class_names", [str(i) for i in range(50_000)])))
     built = []
-    real = vidzoo.engine.loading.build_model
-    monkeypatch.setattr(vidzoo.engine.loading, "build_model",
+    real = vidzoo.engine.model_loading.build_model
+    monkeypatch.setattr(vidzoo.engine.model_loading, "build_model",
                         lambda *a, **k: built.append(torch.empty(0).device) or real(*a, **k))
     _one_line_error(run, str(_weights(run)), "other shape")
     assert built == [torch.device("meta")]  # only the skeleton on the meta device, never the real model
@@ -177,7 +177,7 @@ def test_nan_weight_is_refused(run):
 def test_file_paths_among_model_kwargs_are_never_opened(synthetic_root, tmp_path, opened):
     """A cnn_lstm's encoder_weights names a file to pre-train from; loading its checkpoint must not read it."""
     out = tmp_path / "lstm"
-    trainer = build_trainer(compose_or_explain(tiny_overrides(synthetic_root, out, "model=cnn_lstm", "data.seq_clips=2",
+    trainer = build_trainer(compose_or_explain(tiny_overrides(synthetic_root, out, "model=cnn_lstm_small", "data.seq_clips=2",
                                                           "data.num_frames=4")))
     trainer.meta["model"]["kwargs"].update(encoder_weights=str(tmp_path / "elsewhere.safetensors"), freeze_encoder=True)
     save_run(trainer, out)

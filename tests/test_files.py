@@ -81,3 +81,37 @@ def test_check_owned_refuses_unmarked_folders(tmp_path):
         files.check_owned(tmp_path / "theirs", ".mark", "fix it")
     (tmp_path / "theirs" / ".mark").write_text("")
     files.check_owned(tmp_path / "theirs", ".mark", "fix it")
+
+
+def test_no_replace_mode_refuses_an_existing_file_even_one_that_appears_while_writing(tmp_path, monkeypatch):
+    target = tmp_path / "model.onnx"
+    files.atomic_write_bytes(target, b"new", replace=False)
+    assert target.read_bytes() == b"new"
+    with pytest.raises(OutputError, match=rf"cannot write {target}: a file is in the way; or pass a new file"):
+        files.atomic_write_bytes(target, b"other", replace=False, fix="pass a new file")
+    assert target.read_bytes() == b"new" and os.listdir(tmp_path) == ["model.onnx"]
+
+    late = tmp_path / "late.onnx"
+    real_fsync = files.os.fsync
+
+    def someone_writes_late(fd):  # the file appears after the data is written, before the rename
+        real_fsync(fd)
+        late.write_bytes(b"theirs")
+
+    monkeypatch.setattr(files.os, "fsync", someone_writes_late)
+    with pytest.raises(OutputError, match="a file is in the way"):
+        files.atomic_write_bytes(late, b"mine", replace=False)
+    assert late.read_bytes() == b"theirs"
+    assert sorted(os.listdir(tmp_path)) == ["late.onnx", "model.onnx"]
+
+
+def test_atomic_output_renames_what_a_writer_made_or_removes_it_on_error(tmp_path):
+    target = tmp_path / "clip.avi"
+    with files.atomic_output(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".clip.avi.tmp-")
+        tmp.write_bytes(b"frames")
+    assert target.read_bytes() == b"frames" and os.listdir(tmp_path) == ["clip.avi"]
+    with pytest.raises(RuntimeError), files.atomic_output(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("encoder failed")
+    assert target.read_bytes() == b"frames" and os.listdir(tmp_path) == ["clip.avi"]

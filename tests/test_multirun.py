@@ -19,10 +19,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_every_job_of_a_short_sweep_is_composed_for_checking():
-    variants, complete = sweep_variants(["trainer.seed=0,1", "model=c3d,r3d", "trainer.epochs=1"])
+    variants, complete = sweep_variants(["trainer.seed=0,1", "model=c3d_small,r3d_small", "trainer.epochs=1"])
     assert complete and len(variants) == 4
     assert {tuple(v) for v in variants} == {(f"trainer.seed={s}", f"model={m}", "trainer.epochs=1")
-                                            for s in (0, 1) for m in ("c3d", "r3d")}
+                                            for s in (0, 1) for m in ("c3d_small", "r3d_small")}
 
 
 def test_a_long_sweep_checks_each_value_once():
@@ -33,8 +33,8 @@ def test_a_long_sweep_checks_each_value_once():
 
 def test_job_folder_names_hold_the_swept_values_only(monkeypatch):
     monkeypatch.setattr("vidzoo.sweep.SWEPT_KEYS", {"model", "+model.kwargs.width"})
-    name = job_dirname(["model=c3d", "data.root=/data/ucf101", "+model.kwargs.width=0.5"])
-    assert name == "model=c3d,+model.kwargs.width=0.5"
+    name = job_dirname(["model=c3d_small", "data.root=/data/ucf101", "+model.kwargs.width=0.5"])
+    assert name == "model=c3d_small,+model.kwargs.width=0.5"
     monkeypatch.setattr("vidzoo.sweep.SWEPT_KEYS", set())
     assert "/" not in job_dirname(["data.root=/data/ucf101"])
 
@@ -49,6 +49,7 @@ def test_the_table_marks_a_job_without_report_as_failed():
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_two_by_two_sweep_runs_four_jobs_into_four_folders_with_a_summary(synthetic_root, tmp_path):
     sweep_dir = tmp_path / "sweep"
     args = tiny_sweep_overrides(synthetic_root, sweep_dir)
@@ -60,6 +61,7 @@ def test_a_two_by_two_sweep_runs_four_jobs_into_four_folders_with_a_summary(synt
     assert not (tmp_path / "runs").exists()  # nothing outside the sweep folder
 
 
+@pytest.mark.subprocess
 def test_jobs_that_fail_at_run_time_are_listed_and_the_sweep_exits_2(tmp_path):
     """Split files that name videos that are not there: each job fails with one line, the table says so."""
     root = make_tree_without_videos(tmp_path / "ucf101")

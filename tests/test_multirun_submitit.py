@@ -19,6 +19,9 @@ from training_helpers import check_four_job_sweep, make_tree_without_videos, tin
 REPO = Path(__file__).resolve().parents[1]
 
 
+pytestmark = pytest.mark.subprocess  # every test runs vidzoo-train -m in child processes
+
+
 def _train(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), *args], capture_output=True, text=True,
@@ -50,7 +53,7 @@ def test_a_job_of_two_submitit_tasks_trains_as_two_ddp_ranks(synthetic_root, tmp
     SUBMITIT_LOCAL_* variables into ranks 0 and 1 of one process group (as SLURM_* on a cluster)."""
     sweep_dir = tmp_path / "sweep"
     args = tiny_sweep_overrides(synthetic_root, sweep_dir, "hydra/launcher=local", "hydra.launcher.tasks_per_node=2",
-                                sweeps=("model=c3d",))
+                                sweeps=("model=c3d_small",))
     res = _train(args, tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     logs = [p.read_text() for p in sorted((sweep_dir / ".submitit").glob("*/*_log.out"))]
@@ -94,7 +97,7 @@ def test_launcher_presets_compose_with_their_defaults_and_submitit_files_in_the_
 
 
 def test_a_launcher_that_does_not_exist_is_one_line_and_exit_2(tmp_path):
-    res = _train(["-m", "hydra/launcher=submitit_pbs", "model=c3d,r3d"], tmp_path)
+    res = _train(["-m", "hydra/launcher=submitit_pbs", "model=c3d_small,r3d_small"], tmp_path)
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert "choose one of: basic, local, slurm, submitit_local, submitit_slurm" in res.stderr
     assert not (tmp_path / "runs").exists()
@@ -137,7 +140,7 @@ def test_the_slurm_preset_asks_for_one_task_per_gpu_on_every_node(tmp_path, monk
     GlobalHydra.instance().clear()
     launcher = instantiate(cfg.hydra.launcher)
     launcher.setup(hydra_context=None, task_function=None, config=cfg)
-    launcher.launch([["model=c3d"], ["model=r3d"]], initial_job_idx=0)
+    launcher.launch([["model=c3d_small"], ["model=r3d_small"]], initial_job_idx=0)
     script = executors[0]._executor._make_submission_file_text("python -m submitit.core._submit", "1")
     for line in ("--nodes=2", "--gpus-per-node=4", "--ntasks-per-node=4", "--cpus-per-task=8", "--mem=64GB",
                  "--partition=gpu", "--time=720", f"--output={tmp_path / 'sweep'}/.submitit/%j/%j_0_log.out"):

@@ -111,6 +111,7 @@ def _substitute(command: str, subs: dict[str, str]) -> str:
     return command
 
 
+@pytest.mark.subprocess
 def test_every_readme_command_and_snippet_runs(scratch: Path) -> None:
     text = README.read_text()
     smoke = smoke_overrides(text)

@@ -74,7 +74,9 @@ def test_vidzoo_train_help_is_vidzoos():
     res = _run(str(REPO / "tools" / "train.py"), "--help")
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("vidzoo-train: ") and "Hydra" not in res.stdout.split("== Config (")[0]
-    assert "model: c3d" in res.stdout and "trainer: default, gpu_fast" in res.stdout
+    groups = res.stdout.split("== Config groups (GROUP=OPTION) ==")[1].split("== Config (")[0]
+    assert "model: c3d, c3d_small" in groups and "trainer: gpu_fast" in groups
+    assert "streaming" not in groups and "recipe" not in groups  # vidzoo-stream's group; the data configs' recipe
     assert "--cfg job model=" in res.stdout and "+model.kwargs" in res.stdout
 
 

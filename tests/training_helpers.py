@@ -28,7 +28,7 @@ def overrides(root: Path, out: Path, *extra: str) -> list[str]:
         f"data.root={root}", f"data.synthetic.seed={s['seed']}", f"data.synthetic.train_per_class={s['train_per_class']}",
         f"data.synthetic.test_per_class={s['test_per_class']}", f"data.synthetic.size=[{s['size'][0]},{s['size'][1]}]",
         f"data.synthetic.num_frames={s['num_frames']}", "data.resize=64", "data.crop_size=56", "data.num_frames=8",
-        "data.batch_size=16", "data.num_workers=0", "model=c3d", "trainer.epochs=2", "trainer.tensorboard=false", f"trainer.output_dir={out}",
+        "data.batch_size=16", "data.num_workers=0", "model=c3d_small", "trainer.epochs=2", "trainer.tensorboard=false", f"trainer.output_dir={out}",
         "trainer.progress=false", *extra,
     ]
 
@@ -40,12 +40,12 @@ def tiny_overrides(root: Path, out: Path, *extra: str) -> list[str]:
     s = synthetic_kwargs(root)
     return [f"data.root={root}", *(f"data.synthetic.{k}={v}" for k, v in s.items() if k != "size"),
             f"data.synthetic.size=[{s['size'][0]},{s['size'][1]}]", "data.num_frames=8", "data.resize=40",
-            "data.crop_size=32", "data.test_clips=1", "data.batch_size=6", "data.num_workers=0", "model=c3d",
+            "data.crop_size=32", "data.test_clips=1", "data.batch_size=6", "data.num_workers=0", "model=c3d_small",
             "trainer.epochs=2", "trainer.tensorboard=false", "trainer.progress=false", f"trainer.output_dir={out}", *extra]
 
 
 def tiny_sweep_overrides(root: Path, sweep_dir: Path, *extra: str,
-                         sweeps: tuple[str, ...] = ("trainer.seed=0,1", "model=c3d,r3d")) -> list[str]:
+                         sweeps: tuple[str, ...] = ("trainer.seed=0,1", "model=c3d_small,r3d_small")) -> list[str]:
     """``-m`` and ``sweeps`` (by default 4 jobs) for two steps of one epoch each on the tiny conftest set under
     ``root``, into ``sweep_dir``."""
     from conftest import TINY_SYNTHETIC as s
@@ -76,19 +76,19 @@ def check_four_job_sweep(sweep_dir: Path, stdout: str) -> list[dict]:
     with its report, and ``summary.{json,md}`` (also printed on ``stdout``) with one row per job holding the
     report's scores. Returns the rows."""
     jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    assert [p.name for p in jobs] == ["0_trainer.seed=0,model=c3d", "1_trainer.seed=0,model=r3d",
-                                      "2_trainer.seed=1,model=c3d", "3_trainer.seed=1,model=r3d"]
+    assert [p.name for p in jobs] == ["0_trainer.seed=0,model=c3d_small", "1_trainer.seed=0,model=r3d_small",
+                                      "2_trainer.seed=1,model=c3d_small", "3_trainer.seed=1,model=r3d_small"]
     rows = json.loads((sweep_dir / "summary.json").read_text())
     assert [r["run"] for r in rows] == [str(p) for p in jobs]
     for job, row in zip(jobs, rows):
         report = json.loads((job / "report.json").read_text())
         assert isinstance(row["video_top1"], float) and isinstance(row["clip_top1"], float)
         assert row["video_top1"] == report["video_top1"] and row["clip_top1"] == report["clip_top1"]
-        assert report["model"]["name"] == ("c3d_small" if "model=c3d" in job.name else "r3d_small")
+        assert report["model"]["name"] == ("c3d_small" if "model=c3d_small" in job.name else "r3d_small")
     table = (sweep_dir / "summary.md").read_text().splitlines()
     body = [ln for ln in table if ln.startswith("| ") and ln[2].isdigit()]
     assert len(body) == 4 and all(str(job) in ln for job, ln in zip(jobs, body))
-    assert "| trainer.seed=1 model=r3d |" in body[3]
+    assert "| trainer.seed=1 model=r3d_small |" in body[3]
     assert "summary.md" in stdout and body[0] in stdout
     return rows
 

@@ -3,8 +3,8 @@
 Results go to ``results/synthetic_cpu.json`` (one record per model: video top-1, epochs, wall seconds, the exact
 command and the date). Used by ``tools/model_card.py --train`` and ``--record``.
 
-The CPU recipe of a small model is its model config (``configs/model/<cfg>.yaml`` whose ``model.name`` is
-the model) plus, when it exists, its experiment ``configs/experiment/<cfg>_synthetic.yaml``.
+The CPU recipe of a small model ``<family>_small`` is its model config (``configs/model/<family>_small.yaml``)
+plus, when it exists, its experiment ``configs/experiment/<family>_synthetic.yaml``.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def recipe_overrides(name: str) -> list[str]:
     config = model_configs().get(name)
     if config is None:
         raise FileNotFoundError(f"no configs/model/*.yaml sets model.name: {name}; add one to train it")
-    experiment = REPO / "configs" / "experiment" / f"{config}_synthetic.yaml"
+    experiment = REPO / "configs" / "experiment" / f"{config.removesuffix('_small')}_synthetic.yaml"
     return [f"experiment={experiment.stem}"] if experiment.exists() else [f"model={config}"]
 
 

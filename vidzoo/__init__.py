@@ -20,8 +20,8 @@ __all__ = ["LoadedModel", "build_model", "import_weights", "list_models", "load_
 __version__ = "0.1.0"
 
 _LAZY = {
-    "LoadedModel": "vidzoo.engine.loading",
-    "load_model": "vidzoo.engine.loading",
+    "LoadedModel": "vidzoo.engine.model_loading",
+    "load_model": "vidzoo.engine.model_loading",
     "build_model": "vidzoo.models.registry",
     "list_models": "vidzoo.models.registry",
     "load_clips": "vidzoo.data.clips",

@@ -15,7 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+#: The configs ship inside the package, so an installed vidzoo reads the same files as a checkout.
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+#: Config folders that are not groups a user picks: Hydra's own, and the recipe the dataset configs pull in.
+_NOT_GROUPS = ("hydra", "recipe")
+#: Groups of ``vidzoo-stream`` alone (``configs/stream.yaml``), left out of ``vidzoo-train --help``.
+_STREAM_GROUPS = ("streaming",)
 _HYDRA_FLAGS = ("-", "hydra.", "+hydra.", "~hydra.")
 
 
@@ -42,8 +47,28 @@ def _config_groups() -> dict[str, list[str]]:
     return {
         d.name: sorted(p.stem for p in d.glob("*.yaml"))
         for d in sorted(CONFIG_DIR.iterdir())
-        if d.is_dir() and not d.name.startswith(".") and d.name != "hydra"  # hydra/: Hydra's groups, not the job's
+        if d.is_dir() and not d.name.startswith((".", "_")) and d.name not in _NOT_GROUPS
     }
+
+
+def train_groups_help() -> str:
+    """The ``GROUP: option, ...`` lines of ``vidzoo-train --help`` (the ``${vidzoo_train_groups:}`` resolver):
+    the groups ``configs/config.yaml`` composes, without ``vidzoo-stream``'s."""
+    lines = []
+    for group, options in _config_groups().items():
+        if group in _STREAM_GROUPS:
+            continue
+        unset = " (unset: the schema's defaults)" if group in ("optim", "sched", "trainer") else ""
+        lines.append(f"{group}: {', '.join(options)}{unset}")
+    return "\n".join(lines)
+
+
+def register_help_resolver() -> None:
+    """Make ``${vidzoo_train_groups:}`` (``hydra.help.template`` in configs/config.yaml) resolvable."""
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("vidzoo_train_groups"):
+        OmegaConf.register_new_resolver("vidzoo_train_groups", train_groups_help)
 
 
 def _flat_keys(node: Any, prefix: str = "") -> list[str]:
@@ -219,6 +244,7 @@ def train_main() -> None:
         compose_or_explain(overrides)
     register_configs()
     sweep.register_resolvers()
+    register_help_resolver()
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base=None)
     def _train(cfg) -> dict:
@@ -267,7 +293,7 @@ def run_test(argv: list[str] | None = None) -> dict:
     from vidzoo.test_args import parse_test_args
 
     args = _checked("vidzoo-test", lambda: parse_test_args(sys.argv[1:] if argv is None else argv))
-    from vidzoo.engine.testing import evaluate_checkpoint
+    from vidzoo.engine.checkpoint_eval import evaluate_checkpoint
 
     return _run_guarded("vidzoo-test", lambda: evaluate_checkpoint(**args))
 

@@ -3,13 +3,15 @@
 Every YAML file under ``configs/`` is merged on top of these dataclasses, so a misspelt
 key or a wrong type fails at start-up instead of being silently ignored; ``vidzoo.validation``
 checks the values. Only the CLI layer (``vidzoo.cli``, ``vidzoo.sweep``) imports Hydra; the
-engine reads plain attribute access.
+engine receives these dataclasses themselves (:func:`to_section` turns a composed node into one).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from dataclasses import dataclass, field, fields
+from typing import Any, Optional, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -104,7 +106,6 @@ class TrainerConfig:
     progress: bool = True
     tensorboard: bool = True
     max_steps_per_epoch: int = 0  # 0 = the whole epoch (a smaller value is for smoke tests)
-    stop_after_epoch: int = 0  # stop (as if killed) after this epoch; 0 = never. For resume tests.
     pretrain_epochs: int = 0  # unsupervised pre-training epochs before supervised training (models with pretrain_loss)
     pretrain_lr: float = 1e-3  # Adam learning rate of the pre-training phase
 
@@ -116,6 +117,20 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     sched: SchedConfig = field(default_factory=SchedConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+def to_section(node: Any, cls: type[T]) -> T:
+    """A config section as its plain dataclass ``cls``: ``node`` itself when it is one, else the values of an
+    OmegaConf node (interpolations resolved) or a mapping. Keys that ``cls`` lacks (a section saved by another
+    version) are dropped, missing ones take the dataclass default."""
+    if isinstance(node, cls):
+        return node
+    if not isinstance(node, dict):
+        from omegaconf import OmegaConf
+
+        node = OmegaConf.to_container(node, resolve=True)
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in node.items() if k in names})
 
 
 def register_configs() -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from vidzoo.errors import OutputError
 
 __all__ = [
+    "atomic_output",
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
@@ -80,29 +81,61 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Replace ``path`` by ``data`` atomically (temporary sibling, fsync, ``os.replace``); returns ``path``.
+def atomic_write_bytes(path: str | Path, data: bytes, *, replace: bool = True,
+                       fix: str = "write somewhere else") -> Path:
+    """Write ``data`` to ``path`` atomically (temporary sibling, fsync, rename); returns ``path``.
 
-    Any ``OSError`` (disk full, read-only folder) leaves the previous ``path`` untouched, removes the temporary and
-    is raised as an :class:`OutputError` naming ``path``.
+    ``replace=False`` never replaces a file: the temporary is hard-linked to ``path``, which fails when ``path``
+    exists, also when it appeared while ``data`` was written (on a file system without hard links: a check
+    just before the rename). Any ``OSError`` (disk full, read-only folder, ``path`` exists) leaves the previous
+    ``path`` untouched, removes the temporary and is raised as an :class:`OutputError` naming ``path`` and ``fix``.
     """
     path = Path(path)
-    with write_errors(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _sibling(path, "tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        fsync_dir(path.parent)
+    with write_errors(path, fix), _temporary_sibling(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        _rename_into_place(tmp, path, replace)
     return path
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, *, replace: bool = True, fix: str = "write somewhere else") -> Iterator[Path]:
+    """The temporary sibling path to give a writer that opens files itself (a video writer, ``torch.save``); once
+    the block ends it is renamed to ``path`` as :func:`atomic_write_bytes` does (removed if the block raises)."""
+    path = Path(path)
+    with write_errors(path, fix), _temporary_sibling(path) as tmp:
+        yield tmp
+        _rename_into_place(tmp, path, replace)
+
+
+@contextlib.contextmanager
+def _temporary_sibling(path: Path) -> Iterator[Path]:
+    """A new hidden sibling of ``path`` (umask-respecting mode), unlinked when the block leaves it behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _sibling(path, "tmp")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        yield tmp
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _rename_into_place(tmp: Path, path: Path, replace: bool) -> None:
+    if replace:
+        os.replace(tmp, path)
+    else:
+        try:
+            os.link(tmp, path)  # atomic, and refuses an existing path
+        except FileExistsError:
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path)) from None
+        except OSError:  # no hard links here (FAT, some network file systems)
+            if path.exists():
+                raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path)) from None
+            os.replace(tmp, path)
+    fsync_dir(path.parent)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:

@@ -1,6 +1,6 @@
 """Hydra multirun support: sweep values to validate, one run folder per job, a summary table at the end.
 
-``vidzoo-train -m trainer.seed=0,1 model=c3d,r3d`` runs one job per combination. Each job trains into
+``vidzoo-train -m trainer.seed=0,1 model=c3d_small,r3d_small`` runs one job per combination. Each job trains into
 its own folder ``<hydra.sweep.dir>/<job.num>_<swept key=value ...>``; after the last job
 :class:`SweepSummary` prints one row per job (the overrides that differ, video_top1, clip_top1, run
 folder) and writes the same table to ``summary.md`` (and ``summary.json``) in the sweep folder. It reads

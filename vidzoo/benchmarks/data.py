@@ -41,7 +41,7 @@ from vidzoo.data.decoding import build_decoder
 from vidzoo.data.loader import build_loader
 from vidzoo.data.sampling import RandomClipSampler
 from vidzoo.data.transforms import train_transform
-from vidzoo.files import atomic_write_json, check_owned
+from vidzoo.files import atomic_output, atomic_write_json, check_owned
 
 __all__ = ["Result", "build_parser", "format_table", "main", "make_ucf_like_set", "run"]
 
@@ -130,9 +130,8 @@ def make_ucf_like_set(
             frames = [np.ascontiguousarray(f[:, ::-1]) if flip else f for f in frames]
         else:
             frames = [_synthetic_frame(t, seed * 1000 + i) for t in range(n)]
-        tmp = path.with_name(f".{path.name}.tmp")
-        _write_avi(tmp, frames)
-        os.replace(tmp, path)
+        with atomic_output(path) as tmp:
+            _write_avi(tmp, frames)
     atomic_write_json(manifest, params)
     return paths
 

@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from torch.utils.data import Subset
 
 from vidzoo.cache import cache_root
-from vidzoo.config import SyntheticConfig
+from vidzoo.config import SyntheticConfig, TrainerConfig, to_section
 from vidzoo.data.split_checks import KEY_DESCRIPTION, key_digests
 from vidzoo.errors import ConfigValueError
 from vidzoo.files import check_output_dir
@@ -24,7 +24,7 @@ from vidzoo.engine.distributed import DistInfo, cleanup, init_distributed
 from vidzoo.engine.model_weights import read_weight_kwargs
 from vidzoo.engine.pretraining import build_pretrainer
 from vidzoo.engine.schedule import LRSchedule
-from vidzoo.engine.trainer import Trainer, TrainSettings, resolve_precision
+from vidzoo.engine.trainer import Trainer, resolve_precision
 from vidzoo.models.registry import get_model_info
 from vidzoo.validation import check_model
 
@@ -217,15 +217,8 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
         "config": config,
         "train_videos": {"hash": KEY_DESCRIPTION, "digests": key_digests(bundle.train_keys)},
     }
-    settings = TrainSettings(
-        epochs=t.epochs, output_dir=Path(t.output_dir), device=device, precision=precision, grad_clip=t.grad_clip,
-        grad_accum=t.grad_accum, label_smoothing=t.label_smoothing, channels_last=t.channels_last, compile=t.compile,
-        resume=t.resume, eval_every=t.eval_every, keep_checkpoints=t.keep_checkpoints, progress=t.progress,
-        tensorboard=t.tensorboard, max_steps_per_epoch=t.max_steps_per_epoch, stop_after_epoch=t.stop_after_epoch,
-        mean=tuple(bundle.mean), std=tuple(bundle.std),
-    )
-    trainer = Trainer(model, optimizer, schedule, train_loader, val_loader, settings, meta,
-                      list(bundle.class_names), dist_info)
+    trainer = Trainer(model, optimizer, schedule, train_loader, val_loader, to_section(t, TrainerConfig), meta,
+                      list(bundle.class_names), dist_info, device=device, mean=tuple(bundle.mean), std=tuple(bundle.std))
     trainer.skipped_videos = list(bundle.skipped)
     trainer.pretrainer = build_pretrainer(trainer.raw_model, train_loader, trainer.prepare, t, meta, dist_info)
     return trainer

@@ -1,9 +1,9 @@
 """The shared trainer: one loop for every family (loss, step, AMP, DDP, checkpoints, logging).
 
 It knows nothing of any model family or dataset: it receives a model, loaders and
-plain settings, and writes everything a run produces into ``output_dir``. A model that scores a clip with
-more than one tower (e.g. conv fusion's temporal tower) leaves the extra logits of a training forward in its
-``auxiliary_logits`` list; each adds its own cross-entropy term to the loss::
+the ``trainer`` config section (:class:`vidzoo.config.TrainerConfig`), and writes everything a run produces into
+``output_dir``. A model that scores a clip with more than one tower (e.g. conv fusion's temporal tower) leaves the
+extra logits of a training forward in its ``auxiliary_logits`` list; each adds its own cross-entropy term::
 
     checkpoints/epoch_XXXX/, checkpoints/{last,best}.json
     metrics.jsonl, report.json, curves.png, confusion.png, tb/ (TensorBoard)
@@ -36,35 +36,8 @@ from vidzoo.engine.plots import plot_confusion, plot_curves
 from vidzoo.engine.run_folder import OUTPUT_FIX, check_fresh, open_run_folder, write_records
 from vidzoo.engine.schedule import LRSchedule
 from vidzoo.errors import EmptyResultsError
+from vidzoo.config import TrainerConfig
 from vidzoo.files import atomic_write_json, atomic_write_text, write_errors
-
-
-class TrainingInterrupted(RuntimeError):
-    """Raised by ``stop_after_epoch`` to simulate a job killed between epochs."""
-
-
-@dataclass
-class TrainSettings:
-    """Plain training knobs (the engine's view of ``TrainerConfig``)."""
-
-    epochs: int
-    output_dir: Path
-    device: torch.device
-    precision: str = "fp32"  # fp32 | bf16 | fp16
-    grad_clip: float = 0.0
-    grad_accum: int = 1
-    label_smoothing: float = 0.0
-    channels_last: bool = False
-    compile: bool = False
-    resume: bool = False
-    eval_every: int = 1
-    keep_checkpoints: int = 2
-    progress: bool = True
-    tensorboard: bool = True
-    max_steps_per_epoch: int = 0
-    stop_after_epoch: int = 0
-    mean: tuple[float, ...] = (0.0, 0.0, 0.0)
-    std: tuple[float, ...] = (1.0, 1.0, 1.0)
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
@@ -101,6 +74,8 @@ class TrainState:
 class Trainer:
     """Trains ``model`` on ``train_loader``, validates on ``val_loader`` and checkpoints each epoch.
 
+    ``config`` is the ``trainer`` section itself (its ``device`` and ``precision`` as resolved for this process are
+    ``device`` and :func:`resolve_precision`'s answer); ``mean``/``std`` normalise the inputs on the device.
     ``meta`` is stored in every checkpoint (model name/kwargs, class names, preprocessing,
     config) so :func:`vidzoo.load_model` can rebuild the model without the training code.
     ``run_files`` (relative path -> text) are written into a new run folder (the command's Hydra overrides);
@@ -114,13 +89,17 @@ class Trainer:
         schedule: LRSchedule,
         train_loader,
         val_loader,
-        settings: TrainSettings,
+        config: TrainerConfig,
         meta: dict[str, Any],
         class_names: list[str],
         dist_info: DistInfo = DistInfo(),
+        *,
+        device: torch.device,
+        mean: tuple[float, ...] = (0.0, 0.0, 0.0),
+        std: tuple[float, ...] = (1.0, 1.0, 1.0),
     ) -> None:
-        self.s = settings
-        self.device = settings.device
+        self.s = settings = config
+        self.device = device
         self.model = model.to(self.device)
         if settings.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last_3d)
@@ -138,10 +117,10 @@ class Trainer:
         self.meta = meta
         self.class_names = class_names
         self.dist = dist_info
-        self.precision = settings.precision
+        self.precision = resolve_precision(settings.precision, device)
         self.autocast = autocast_factory(self.precision, self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
-        self.prepare = InputPreparer(self.device, settings.mean, settings.std, settings.channels_last)
+        self.prepare = InputPreparer(self.device, tuple(mean), tuple(std), settings.channels_last)
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=settings.label_smoothing)
         self.out = Path(settings.output_dir)
         self.ckpt_dir = self.out / "checkpoints"
@@ -343,8 +322,6 @@ class Trainer:
             self.state.history.append(record)
             self._save(record.get("val", {}), is_best)
             self._log(record)
-            if self.s.stop_after_epoch and self.state.epoch == self.s.stop_after_epoch and not is_last:
-                raise TrainingInterrupted(f"stopped after epoch {self.state.epoch} (trainer.stop_after_epoch)")
         # Resumed after the last epoch: the history holds only a summary of the last evaluation.
         if last_val is None or "confusion_matrix" not in last_val:
             if self.dist.is_main:

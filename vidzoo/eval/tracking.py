@@ -10,7 +10,6 @@ class on its own and their class- and detection-averaged combinations (TrackEval
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import Callable, Iterable
 
@@ -19,6 +18,7 @@ import numpy as np
 from vidzoo.eval import clear, hota, identity
 from vidzoo.eval.pairs import prepare
 from vidzoo.eval.tracks import Sequence
+from vidzoo.pools import pool_map
 
 # name -> (per-sequence function of FramePairs, combine, fields summed over classes, class-aware similarity)
 METRICS: dict[str, tuple[Callable, Callable, tuple[str, ...], bool]] = {
@@ -77,12 +77,7 @@ def evaluate_tracking(sequences: list[Sequence], metrics: Iterable[str] = ("hota
         raise ValueError("no sequences to evaluate")
     classes = sorted({c for s in sequences for c in s.classes()}) if per_class else []
     job = partial(_score_all, metrics=metrics, convention=convention, classes=classes)
-    if workers > 1 and len(sequences) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(_progress(pool.map(job, sequences, chunksize=max(1, len(sequences) // (4 * workers))),
-                                     len(sequences), progress))
-    else:
-        results = list(_progress(map(job, sequences), len(sequences), progress))
+    results = list(_progress(pool_map(job, sequences, workers), len(sequences), progress))
     report: dict = {"per_sequence": {s.name: r[0] for s, r in zip(sequences, results)},
                     "combined": combine([r[0] for r in results], metrics)}
     if per_class and classes:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,9 @@ import torch
 from torch import Tensor, nn
 
 from vidzoo.engine import checkpoint as ckpt
-from vidzoo.engine.loading import load_model
+from vidzoo.engine.model_loading import load_model
 from vidzoo.errors import ConfigValueError
+from vidzoo.files import atomic_write_bytes
 from vidzoo.models.registry import get_model_info
 
 MIN_OPSET = 17
@@ -94,19 +93,6 @@ def export_model(model: nn.Module, inputs: dict[str, Tensor], opset: int = MIN_O
     return buffer.getvalue()
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        if path.exists():
-            raise ExportError(f"output {path} appeared while exporting; choose a new path")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def export_checkpoint(checkpoint: str | Path, output: str | Path | None = None, opset: int = MIN_OPSET,
                       which: str = "best") -> Path:
     """Export the checkpoint at ``checkpoint`` to ONNX file ``output`` (default ``./<model name>.onnx``).
@@ -141,5 +127,5 @@ def export_checkpoint(checkpoint: str | Path, output: str | Path | None = None, 
                        ("vidzoo.preprocessing", json.dumps(prep))):
         graph.metadata_props.add(key=key, value=value)
     onnx.checker.check_model(graph)
-    _write_new(path, graph.SerializeToString())
+    atomic_write_bytes(path, graph.SerializeToString(), replace=False, fix="pass output= a new file")
     return path

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from vidzoo.data.transforms import eval_transform
 from vidzoo.engine.checkpoint import resolve_checkpoint, write_json_atomic
 from vidzoo.files import atomic_write_bytes, remove_leftovers
-from vidzoo.engine.loading import load_model
+from vidzoo.engine.model_loading import load_model
 from vidzoo.errors import ConfigValueError
 from vidzoo.flow.extraction import FlowExtractionError, iter_rgb_frames
 

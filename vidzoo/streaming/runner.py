@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.experiment import datasets_from_config, default_data_root, pick_device, seed_everything, synthetic_kwargs
-from vidzoo.engine.loading import load_model
+from vidzoo.engine.model_loading import load_model
 from vidzoo.errors import ConfigValueError
 from vidzoo.streaming.base import train_base
 from vidzoo.streaming.factory import build_learners, check_names, class_rows

@@ -84,7 +84,7 @@ def check_machine(cfg: Any, trainer_preset: str | None = None) -> None:
         (t.batch_size == "auto", "trainer.batch_size=auto measures GPU memory; set data.batch_size instead"),
         (str(t.device).startswith("cuda"), f"trainer.device={t.device}; use trainer.device=cpu or auto"),
         (trainer_preset == GPU_PRESET, f"trainer={GPU_PRESET} is the GPU preset (bf16, channels_last_3d, "
-                                       f"torch.compile); drop it on a CPU machine (trainer=default)"),
+                                       f"torch.compile); drop trainer={GPU_PRESET} on a CPU machine"),
         (t.precision == "fp16", "trainer.precision=fp16 needs a GPU; use bf16 or fp32"),
     ]
     reasons = [why for applies, why in wants_gpu if applies]

@@ -102,7 +102,6 @@ VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "trainer.eval_every": POSITIVE_INT,
     "trainer.keep_checkpoints": NON_NEGATIVE_INT,
     "trainer.max_steps_per_epoch": NON_NEGATIVE_INT,
-    "trainer.stop_after_epoch": NON_NEGATIVE_INT,
     "trainer.batch_size": ((lambda v: v in (None, "", "auto")), "'auto' or unset (the batch is data.batch_size)"),
     "trainer.device": ((lambda v: isinstance(v, str) and (v in ("auto", "cpu", "cuda") or _is_cuda_index(v))),
                        "auto, cpu, cuda or cuda:N"),

@@ -16,7 +16,7 @@ from vidzoo.engine.experiment import datasets_from_config, default_data_root, pi
 from vidzoo.errors import ConfigValueError
 from vidzoo.files import write_errors
 from vidzoo.engine.inputs import InputPreparer
-from vidzoo.engine.loading import load_model
+from vidzoo.engine.model_loading import load_model
 from vidzoo.engine.plots import plot_confusion
 from vidzoo.engine.stored_config import check_eval_data, stored_config
 from vidzoo.engine.trainer import autocast_factory, resolve_precision
