@@ -6,13 +6,13 @@ import pytest
 import torch
 
 import vidzoo
-from datasets_tree import synthetic_kwargs
+from datasets_tree import data_config, synthetic_kwargs
 from vidzoo.data.builder import build_datasets
 
 
 def _bundle(root, **kw):
-    return build_datasets(source="synthetic", root=root, synthetic_kwargs=synthetic_kwargs(root), num_frames=4, stride=2,
-                          resize=32, crop_size=28, **kw)
+    return build_datasets(data_config(source="synthetic", root=root, synthetic_kwargs=synthetic_kwargs(root), num_frames=4, stride=2,
+                          resize=32, crop_size=28, **kw))
 
 
 @pytest.mark.parametrize("test_clips,test_crops", [(1, 1), (3, 1), (2, 3)])
