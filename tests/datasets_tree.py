@@ -155,7 +155,7 @@ def synthetic_kwargs(root: Path) -> dict:
     return {k: manifest[k] for k in ("seed", "train_per_class", "test_per_class", "size", "num_frames", "fps")}
 
 
-def data_config(*, synthetic_kwargs: dict | None = None, root: str | Path | None = None, **kw) -> "DataConfig":
+def data_config(*, synthetic_kwargs: dict | None = None, root: str | Path | None = None, **kw):
     """A ``DataConfig`` from keyword arguments: its own fields by name, any other key into ``data.extra`` (as
     ``+data.extra.KEY`` would), ``synthetic_kwargs`` (a manifest's generator arguments) as ``data.synthetic``."""
     from dataclasses import fields

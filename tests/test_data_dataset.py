@@ -14,7 +14,7 @@ from vidzoo.data.annotations import VideoRecord, read_ucf_style_split
 from vidzoo.data.builder import build_datasets
 from vidzoo.data.dataset import VideoDataset, collate_clips
 from vidzoo.data.decoding import build_decoder
-from vidzoo.data.loader import ShardedSampler, build_loader, set_epoch
+from vidzoo.data.dataloader import ShardedSampler, build_loader, set_epoch
 from vidzoo.data.sampling import RandomClipSampler, UniformClipSampler
 from corrupt_videos import write_corrupt_video
 from vidzoo.data.synthetic import CLASSES
@@ -111,7 +111,7 @@ def test_record_time_window(synthetic_root):
     rec = records(synthetic_root)[0]
     ds = VideoDataset([VideoRecord(rec.path, rec.label, start=0.2, end=0.4)], UniformClipSampler(3),
                       build_decoder("pyav"), eval_transform(32, 28))
-    idx = ds.frame_indices(0, np.random.default_rng(0))  # 25 fps: frames 5..9
+    idx = ds.frame_indices(0, np.random.default_rng(0))["rgb"]  # 25 fps: frames 5..9
     assert idx.tolist() == [[6, 7, 8]]
 
 

@@ -9,7 +9,7 @@ from datasets_tree import data_config, make_ucf101_tree
 from training_helpers import run_train
 
 from vidzoo.data.builder import build_datasets
-from vidzoo.data.indexing import main as prepare_dataset
+from vidzoo.data.prepare import main as prepare_dataset
 from vidzoo.errors import ConfigValueError
 
 TINY = ["data=ucf101", "data.decoder=frames", "model=c3d", "data.num_frames=4", "data.stride=1", "data.resize=32",

@@ -152,7 +152,7 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
 
     Nothing is written into ``trainer.output_dir`` here: the trainer creates it when training starts.
     """
-    from vidzoo.data.loader import build_loader
+    from vidzoo.data.dataloader import build_loader
 
     d, t = cfg.data, cfg.trainer
     check_output_dir(t.output_dir, "trainer.output_dir")
