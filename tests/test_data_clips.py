@@ -40,3 +40,10 @@ def test_load_clips_refuses_flow_and_incomplete_preprocessing(synthetic_root):
         vidzoo.load_clips(path, {"resize": 32, "crop_size": 28, "num_frames": 4, "modality": "flow"})
     with pytest.raises(ValueError, match="lacks crop_size"):
         vidzoo.load_clips(path, {"resize": 32, "num_frames": 4})
+
+
+def test_load_clips_equals_the_evaluation_input_of_the_multiclip_sampler(synthetic_root):
+    bundle = _bundle(synthetic_root, sampler="multiclip", seq_clips=2, clip_strides=[1, 3], test_crops=10)
+    clips = vidzoo.load_clips(bundle.val.records[1].path, bundle.preprocessing, num_crops=10)
+    assert clips.shape == (10, 3, 8, 28, 28)
+    torch.testing.assert_close(clips, bundle.val[1]["inputs"], rtol=0, atol=0)
