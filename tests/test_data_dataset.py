@@ -151,6 +151,8 @@ def test_build_datasets_errors(synthetic_root, tmp_path):
         build_datasets(data_config(sampler="bogus", **kw))
     with pytest.raises(ValueError, match="data.modality"):
         build_datasets(data_config(modality="depth", **kw))
+    with pytest.raises(ValueError, match="data.decoder=flow reads stored flow"):
+        build_datasets(data_config(decoder="flow", **kw))
     with pytest.raises(ValueError, match="data.source"):
         build_datasets(data_config(source="kinetics", root=tmp_path))
     with pytest.raises(ValueError, match="only split 1"):

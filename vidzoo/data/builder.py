@@ -224,7 +224,7 @@ def build_datasets(data: DataConfig, *, root: str | Path | None = None, seed: in
     CSV path). Flow modalities read stored flow through the ``"flow"`` decoder (``vidzoo.data.flow_source``:
     ``data.flow_root``, or extracted once next to the videos). ``data.time_reversal`` plays half the training
     clips backwards and swaps their labels through the dataset's reverse pairs; only the synthetic motions
-    declare such pairs (RGB clips only). ``data.extra.classes`` keeps only the classes named, labelled in that
+    declare such pairs (RGB clips only). ``+data.extra.classes`` keeps only the classes named, labelled in that
     order. A video listed twice, or in both train and test, is refused unless ``data.allow_overlap`` (then a
     warning).
     """
@@ -237,6 +237,9 @@ def build_datasets(data: DataConfig, *, root: str | Path | None = None, seed: in
         raise ConfigValueError(f"unknown data.modality {modality!r}; choose one of {', '.join(MODALITIES)}")
     if sampler not in _SAMPLERS:
         raise ConfigValueError(f"unknown data.sampler {sampler!r}; choose one of {', '.join(_SAMPLERS)}")
+    if data.decoder in ("flow", "flow_frames"):
+        raise ConfigValueError(f"data.decoder={data.decoder} reads stored flow, which data.modality=flow or rgb+flow "
+                               "reads with data.flow_root; set data.decoder to a video decoder (e.g. pyav)")
     # time_reversal / allow_overlap / clip_strides may be absent from configs stored before they existed
     allow_overlap = bool(getattr(data, "allow_overlap", False))
     reverse_pairs = _reverse_pairs(source, modality) if getattr(data, "time_reversal", False) else None
