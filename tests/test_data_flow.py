@@ -12,7 +12,7 @@ import torch
 from datasets_tree import data_config, synthetic_kwargs
 from vidzoo.data.annotations import VideoRecord, read_ucf_style_split
 from vidzoo.data.builder import build_datasets
-from vidzoo.data.dataset import VideoDataset, sample_generators
+from vidzoo.data.dataset import VideoDataset, sample_rng
 from vidzoo.data.decoding import VideoDecodeError, build_decoder
 from vidzoo.data.sampling import ClipSampler, RandomClipSampler, SegmentSampler
 from vidzoo.data.synthetic import CLASSES, FLIP_PAIRS
@@ -31,14 +31,16 @@ def flow_setup(synthetic_root: Path, tmp_path_factory) -> dict:
     return {"records": train, "classes": classes, "flow_root": flow_root, "flow": flow}
 
 
-class _Fixed(ClipSampler):
-    """Returns the indices it was given (the frames another dataset's sample read)."""
+class _StackMiddles(ClipSampler):
+    """For the ``rgb`` pipeline: the frames a two-stream sample reads (the middle of each flow stack; a video of
+    F frames has F - 1 flow fields), drawn with the same calls on the generator as the flow sampler makes, so the
+    transform's draws match too."""
 
-    def __init__(self, indices: np.ndarray) -> None:
-        self.indices = indices
+    def __init__(self, inner: ClipSampler, length: int) -> None:
+        self.inner, self.length, self.clip_len = inner, length, inner.clip_len
 
     def __call__(self, num_video_frames: int, rng=None) -> np.ndarray:
-        return self.indices
+        return self.inner(max(num_video_frames - self.length, 1), rng) + self.length // 2
 
 
 def test_flow_decoder_backend(flow_setup):
@@ -54,25 +56,26 @@ def test_flow_decoder_backend(flow_setup):
 
 
 def test_two_stream_rgb_is_the_rgb_pipeline_and_flow_shares_its_crop_and_flip(flow_setup):
-    """rgb+flow: the RGB tensor equals the ``rgb`` pipeline's for the same frames and seed (crop and flip
-    included); the flow stack is cut by the same crop box and mirrored by the same flip (x negated)."""
+    """rgb+flow: the RGB tensor equals what an ``rgb``-modality dataset gives for the same sample (frames, crop and
+    flip); the flow stack is cut by the same crop box and mirrored by the same flip (x negated)."""
     recs, classes = flow_setup["records"], flow_setup["classes"]
     flip_map = flip_map_from_pairs(classes, FLIP_PAIRS)
     transform = train_transform(32, 24, flip_map=flip_map)  # 32 = the videos' short side: no resize
     fused = VideoDataset(recs, SegmentSampler(2), build_decoder("pyav"), transform, seed=7, modality="rgb+flow",
                          flow_decoder=flow_setup["flow"], flow_length=4)
+    rgb_only = VideoDataset(recs, _StackMiddles(SegmentSampler(2), 4), build_decoder("pyav"), transform, seed=7)
     flips = 0
     for i in range(len(recs)):
         item = fused[i]
-        sampling, augmentation = sample_generators(7, 0, i)
-        read = fused.frame_indices(i, sampling)
+        alone = rgb_only[i]
+        rng = sample_rng(7, 0, i)
+        read = fused.frame_indices(i, rng)  # advances rng past the sampler's draws, as __getitem__ does
         assert read["rgb"].shape == (1, 2) and read["flow"].shape == (1, 8)
         assert (read["rgb"] == read["flow"][:, ::4] + 2).all()  # the RGB frame is the middle of its stack
-        alone_item = VideoDataset(recs, _Fixed(read["rgb"]), build_decoder("pyav"), transform, seed=7)[i]
-        assert torch.equal(item["inputs"]["rgb"], alone_item["inputs"]) and item["label"] == alone_item["label"]
-        # the flow by hand: same crop box, same flip, x negated
-        top, left = int(augmentation.integers(0, 32 - 24 + 1)), int(augmentation.integers(0, 40 - 24 + 1))
-        flipped = augmentation.random() < 0.5
+        assert torch.equal(item["inputs"]["rgb"], alone["inputs"]) and item["label"] == alone["label"]
+        # the flow by hand from the transform's draws: same crop box, same flip, x negated
+        top, left = int(rng.integers(0, 32 - 24 + 1)), int(rng.integers(0, 40 - 24 + 1))
+        flipped = rng.random() < 0.5
         raw = flow_setup["flow"].decode(recs[i].path, read["flow"][0])[:, top:top + 24, left:left + 24]
         if flipped:
             raw = raw[:, :, ::-1] * np.array([-1.0, 1.0], np.float32)

@@ -8,7 +8,7 @@ import torch
 from datasets_tree import data_config, synthetic_kwargs
 from vidzoo.data.builder import build_datasets
 from vidzoo.data.dataloader import build_loader, set_epoch
-from vidzoo.data.dataset import sample_generators
+from vidzoo.data.dataset import sample_rng
 from vidzoo.models.registry import build_model
 
 
@@ -25,7 +25,7 @@ def test_multiclip_samples_feed_cnn_lstm_deterministically(synthetic_root):
     item = train[2]
     assert item["inputs"].shape == (3, 12, 28, 28)  # (C, clips * clip_len, H, W), clip-major
     assert torch.equal(item["inputs"], train[2]["inputs"])  # a function of (seed, epoch, index)
-    read = [train.frame_indices(2, sample_generators(5, e, 2)[0])["rgb"] for e in range(6)]
+    read = [train.frame_indices(2, sample_rng(5, e, 2))["rgb"] for e in range(6)]
     assert len({r.tobytes() for r in read}) > 1  # epochs draw other strides/positions
     for r in read:
         steps = np.diff(r.reshape(3, 4), axis=1)  # 16-frame videos: strides 1..3 fit

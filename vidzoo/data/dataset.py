@@ -11,15 +11,14 @@ One pipeline for every modality (``data.modality``):
 
 Multi-view evaluation adds a leading ``V`` to every tensor. The same ``ClipTransform`` resizes, crops and
 flips every modality of a sample together (one draw; a flip negates flow x), so the RGB of a two-stream
-sample is, pixel for pixel, what the ``rgb`` pipeline gives for the same frames. Items are
+sample is, pixel for pixel, what the ``rgb`` pipeline gives for the same frames and draws. Items are
 ``{"inputs": ..., "label": int, "index": int}``, or ``{"error": "<path>: <reason>", "index": int}`` when a
 video (or its flow) cannot be read (the trainer counts and lists those instead of crashing).
 
-Randomness: sample ``i`` in epoch ``e`` draws from ``np.random.SeedSequence([seed, e, i])``, split into one
-generator for the sampler (clip positions) and one for the transform (crop, flip), so augmentation does not
-depend on the number of workers, on which worker gets the sample, or on how many draws the modality's
-sampling took, and a run resumed at epoch ``e`` sees the same clips. The epoch lives in shared memory, so
-``set_epoch`` reaches persistent DataLoader workers too (call it before iterating the loader).
+Randomness: sample ``i`` in epoch ``e`` draws everything (clip or stack positions, then crop and flip) from
+``np.random.default_rng([seed, e, i])``, so augmentation does not depend on the number of workers or on which
+worker gets the sample, and a run resumed at epoch ``e`` sees the same clips. The epoch lives in shared memory,
+so ``set_epoch`` reaches persistent DataLoader workers too (call it before iterating the loader).
 """
 
 from __future__ import annotations
@@ -36,15 +35,14 @@ from vidzoo.data.decoding import Decoder, VideoDecodeError
 from vidzoo.data.sampling import ClipSampler
 from vidzoo.data.transforms import ClipTransform
 
-__all__ = ["MODALITIES", "VideoDataset", "collate_clips", "sample_generators"]
+__all__ = ["MODALITIES", "VideoDataset", "collate_clips", "sample_rng"]
 
 MODALITIES = ("rgb", "flow", "rgb+flow")
 
 
-def sample_generators(seed: int, epoch: int, index: int) -> tuple[np.random.Generator, np.random.Generator]:
-    """The sampler's and the transform's generators of sample ``index`` in ``epoch``."""
-    sampling, augmentation = np.random.SeedSequence([int(seed), int(epoch), int(index)]).spawn(2)
-    return np.random.default_rng(sampling), np.random.default_rng(augmentation)
+def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
+    """The generator of sample ``index`` in ``epoch``: the sampler draws from it first, then the transform."""
+    return np.random.default_rng([int(seed), int(epoch), int(index)])
 
 
 class VideoDataset(Dataset):
@@ -137,12 +135,12 @@ class VideoDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         rec = self.records[index]
-        sampling, augmentation = sample_generators(self.seed, self.epoch, index)
+        rng = sample_rng(self.seed, self.epoch, index)
         try:
-            parts = {key: self._read(rec.path, key, idx) for key, idx in self.frame_indices(index, sampling).items()}
+            parts = {key: self._read(rec.path, key, idx) for key, idx in self.frame_indices(index, rng).items()}
         except VideoDecodeError as err:
             return {"error": str(err), "index": int(index)}
-        inputs, label = self.transform.apply(parts, augmentation, rec.label)
+        inputs, label = self.transform.apply(parts, rng, rec.label)
         if self.modality != "rgb+flow":
             inputs = inputs[self.modality]
         return {"inputs": inputs, "label": int(label), "index": int(index)}
