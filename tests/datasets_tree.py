@@ -153,3 +153,17 @@ def synthetic_kwargs(root: Path) -> dict:
     the tree instead of regenerating it with the defaults."""
     manifest = json.loads((root / "manifest.json").read_text())
     return {k: manifest[k] for k in ("seed", "train_per_class", "test_per_class", "size", "num_frames", "fps")}
+
+
+def data_config(*, synthetic_kwargs: dict | None = None, root: str | Path | None = None, **kw):
+    """A ``DataConfig`` from keyword arguments: its own fields by name, any other key into ``data.extra`` (as
+    ``+data.extra.KEY`` would), ``synthetic_kwargs`` (a manifest's generator arguments) as ``data.synthetic``."""
+    from dataclasses import fields
+
+    from vidzoo.config import DataConfig, SyntheticConfig
+
+    names = {f.name for f in fields(DataConfig)}
+    extra = {k: kw.pop(k) for k in list(kw) if k not in names}
+    synthetic = SyntheticConfig(**{**synthetic_kwargs, "size": list(synthetic_kwargs["size"])}) \
+        if synthetic_kwargs else SyntheticConfig()
+    return DataConfig(root=str(root) if root else "", synthetic=synthetic, extra=extra, **kw)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from datasets_tree import HMDB_CLASSES, HMDB_ODD_NAMES, REAL_UCF_SPLITS, UCF_CLASSES, make_hmdb51_tree, make_ucf101_tree
+from datasets_tree import HMDB_CLASSES, HMDB_ODD_NAMES, REAL_UCF_SPLITS, UCF_CLASSES, data_config, make_hmdb51_tree, make_ucf101_tree
 from vidzoo.data.annotations import (
     MissingVideosError,
     SplitFileError,
@@ -254,8 +254,8 @@ def test_frames_dir_points_records_at_frame_folders(ucf, tmp_path):
 def test_ucf101_tree_through_build_datasets(ucf):
     from vidzoo.data.builder import build_datasets
 
-    bundle = build_datasets(source="ucf101", root=str(ucf), split=2, num_frames=4, stride=2, resize=32,
-                            crop_size=24, test_clips=2)
+    bundle = build_datasets(data_config(source="ucf101", root=str(ucf), split=2, num_frames=4, stride=2, resize=32,
+                            crop_size=24, test_clips=2))
     assert bundle.class_names == [c for c, _ in UCF_CLASSES]
     assert (len(bundle.train), len(bundle.val)) == (12, 6)
     item = bundle.train[0]

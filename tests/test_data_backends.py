@@ -10,7 +10,7 @@ import pytest
 
 from datasets_tree import write_video
 from vidzoo.data.decoding import VideoDecodeError, build_decoder
-from vidzoo.data.indexing import extract_frames
+from vidzoo.data.frame_extraction import extract_frames
 
 VIDEO_BACKENDS = ["opencv", "decord", "torchcodec"]
 INDICES = [0, 3, 3, 17, 30, 31, 44, 59, 12]  # unsorted, repeated, across several GOPs (keyframe every 12)

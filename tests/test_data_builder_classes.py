@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from tests.datasets_tree import synthetic_kwargs
+from datasets_tree import data_config
 from vidzoo.data.builder import build_datasets
 from vidzoo.data.transforms import RandomHorizontalFlip
 from vidzoo.errors import ConfigValueError
 
 
 def _bundle(root: Path, classes: list[str]):
-    return build_datasets(source="synthetic", root=root, synthetic_kwargs=synthetic_kwargs(root), classes=classes)
+    return build_datasets(data_config(source="synthetic", root=root, synthetic_kwargs=synthetic_kwargs(root), classes=classes))
 
 
 def _flips(dataset) -> list:

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 import vidzoo
-from datasets_tree import synthetic_kwargs
+from datasets_tree import data_config, synthetic_kwargs
 from vidzoo.data.builder import build_datasets
 
 
 def _bundle(root, **kw):
-    return build_datasets(source="synthetic", root=root, synthetic_kwargs=synthetic_kwargs(root), num_frames=4, stride=2,
-                          resize=32, crop_size=28, **kw)
+    return build_datasets(data_config(source="synthetic", root=root, synthetic_kwargs=synthetic_kwargs(root), num_frames=4, stride=2,
+                          resize=32, crop_size=28, **kw))
 
 
 @pytest.mark.parametrize("test_clips,test_crops", [(1, 1), (3, 1), (2, 3)])
@@ -40,3 +40,10 @@ def test_load_clips_refuses_flow_and_incomplete_preprocessing(synthetic_root):
         vidzoo.load_clips(path, {"resize": 32, "crop_size": 28, "num_frames": 4, "modality": "flow"})
     with pytest.raises(ValueError, match="lacks crop_size"):
         vidzoo.load_clips(path, {"resize": 32, "num_frames": 4})
+
+
+def test_load_clips_equals_the_evaluation_input_of_the_multiclip_sampler(synthetic_root):
+    bundle = _bundle(synthetic_root, sampler="multiclip", seq_clips=2, clip_strides=[1, 3], test_crops=10)
+    clips = vidzoo.load_clips(bundle.val.records[1].path, bundle.preprocessing, num_crops=10)
+    assert clips.shape == (10, 3, 8, 28, 28)
+    torch.testing.assert_close(clips, bundle.val[1]["inputs"], rtol=0, atol=0)

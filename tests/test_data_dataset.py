@@ -8,15 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from datasets_tree import synthetic_kwargs
+from datasets_tree import data_config, synthetic_kwargs
 
 from vidzoo.data.annotations import VideoRecord, read_ucf_style_split
 from vidzoo.data.builder import build_datasets
 from vidzoo.data.dataset import VideoDataset, collate_clips
 from vidzoo.data.decoding import build_decoder
-from vidzoo.data.loader import ShardedSampler, build_loader, set_epoch
+from vidzoo.data.dataloader import ShardedSampler, build_loader, set_epoch
 from vidzoo.data.sampling import RandomClipSampler, UniformClipSampler
-from vidzoo.data.synthetic import CLASSES, write_corrupt_video
+from corrupt_videos import write_corrupt_video
+from vidzoo.data.synthetic import CLASSES
 from vidzoo.data.transforms import eval_transform, flip_map_from_pairs, train_transform
 
 
@@ -110,7 +111,7 @@ def test_record_time_window(synthetic_root):
     rec = records(synthetic_root)[0]
     ds = VideoDataset([VideoRecord(rec.path, rec.label, start=0.2, end=0.4)], UniformClipSampler(3),
                       build_decoder("pyav"), eval_transform(32, 28))
-    idx = ds.frame_indices(0, np.random.default_rng(0))  # 25 fps: frames 5..9
+    idx = ds.frame_indices(0, np.random.default_rng(0))["rgb"]  # 25 fps: frames 5..9
     assert idx.tolist() == [[6, 7, 8]]
 
 
@@ -126,8 +127,8 @@ def test_sharded_sampler_ranks_are_disjoint():
 
 
 def test_build_datasets_synthetic(synthetic_root):
-    bundle = build_datasets(source="synthetic", root=synthetic_root, num_frames=4, stride=2, resize=32, crop_size=28,
-                            test_clips=2, test_crops=1, synthetic_kwargs=synthetic_kwargs(synthetic_root))
+    bundle = build_datasets(data_config(source="synthetic", root=synthetic_root, num_frames=4, stride=2, resize=32, crop_size=28,
+                            test_clips=2, test_crops=1, synthetic_kwargs=synthetic_kwargs(synthetic_root)))
     assert bundle.class_names == list(CLASSES) and bundle.num_classes == 9
     assert ("TranslateLeft", "TranslateRight") in bundle.flip_pairs
     assert len(bundle.train) == 27 and len(bundle.val) == 18
@@ -136,21 +137,23 @@ def test_build_datasets_synthetic(synthetic_root):
     pre = bundle.preprocessing
     assert pre["mean"] == list(bundle.mean) and pre["crop_size"] == 28 and pre["modality"] == "rgb"
     json.dumps(pre)  # checkpoints store it as JSON
-    raw = build_datasets(root=synthetic_root, num_frames=4, resize=32, crop_size=28, normalize=False,
-                         synthetic_kwargs=synthetic_kwargs(synthetic_root))
+    raw = build_datasets(data_config(root=synthetic_root, num_frames=4, resize=32, crop_size=28,
+                         synthetic_kwargs=synthetic_kwargs(synthetic_root)), normalize=False)
     assert raw.train[0]["inputs"].dtype == torch.uint8
-    seq = build_datasets(root=synthetic_root, num_frames=2, stride=1, resize=32, crop_size=28, sampler="sequence",
-                         seq_clips=3, synthetic_kwargs=synthetic_kwargs(synthetic_root))
+    seq = build_datasets(data_config(root=synthetic_root, num_frames=2, stride=1, resize=32, crop_size=28, sampler="sequence",
+                         seq_clips=3, synthetic_kwargs=synthetic_kwargs(synthetic_root)))
     assert seq.train[0]["inputs"].shape == (3, 6, 28, 28)
 
 
 def test_build_datasets_errors(synthetic_root, tmp_path):
     kw = {"root": synthetic_root, "synthetic_kwargs": synthetic_kwargs(synthetic_root)}
     with pytest.raises(ValueError, match="data.sampler"):
-        build_datasets(sampler="bogus", **kw)
+        build_datasets(data_config(sampler="bogus", **kw))
     with pytest.raises(ValueError, match="data.modality"):
-        build_datasets(modality="depth", **kw)
+        build_datasets(data_config(modality="depth", **kw))
+    with pytest.raises(ValueError, match="data.decoder=flow reads stored flow"):
+        build_datasets(data_config(decoder="flow", **kw))
     with pytest.raises(ValueError, match="data.source"):
-        build_datasets(source="kinetics", root=tmp_path)
+        build_datasets(data_config(source="kinetics", root=tmp_path))
     with pytest.raises(ValueError, match="only split 1"):
-        build_datasets(split=2, **kw)
+        build_datasets(data_config(split=2, **kw))

@@ -14,7 +14,7 @@ import pytest
 from datasets_tree import write_video
 
 from vidzoo.data.decoding import VideoDecodeError, build_decoder
-from vidzoo.data.indexing import extract_frames
+from vidzoo.data.frame_extraction import extract_frames
 from vidzoo.data.sampling import RandomClipSampler
 
 VIDEO_BACKENDS = ["pyav", "opencv", "decord", "torchcodec"]

@@ -13,7 +13,8 @@ import pytest
 
 from vidzoo.data.decoding import Decoder, VideoDecodeError, available_decoders, build_decoder, register_decoder
 from vidzoo.data.decoding._common import StreamInfo
-from vidzoo.data.synthetic import render_motion_video, write_corrupt_video, write_video
+from corrupt_videos import write_corrupt_video
+from vidzoo.data.synthetic import render_motion_video, write_video
 
 
 def _reference(path) -> np.ndarray:

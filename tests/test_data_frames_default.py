@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from datasets_tree import make_ucf101_tree
+from datasets_tree import data_config, make_ucf101_tree
 from training_helpers import run_train
 
 from vidzoo.data.builder import build_datasets
-from vidzoo.data.indexing import main as prepare_dataset
+from vidzoo.data.prepare import main as prepare_dataset
 from vidzoo.errors import ConfigValueError
 
 TINY = ["data=ucf101", "data.decoder=frames", "model=c3d_small", "data.num_frames=4", "data.stride=1", "data.resize=32",
@@ -46,6 +46,6 @@ def test_frames_folder_missing_is_one_line_naming_key_and_command(tmp_path):
 def test_an_explicit_frames_dir_that_is_missing_names_itself(tmp_path):
     root = make_ucf101_tree(tmp_path / "ucf", num_frames=8)
     with pytest.raises(ConfigValueError, match=r"frames128, which does not exist: .*--frames frames128'"):
-        build_datasets(source="ucf101", root=root, decoder="frames", frames_dir="frames128")
-    video_ds = build_datasets(source="ucf101", root=root, decoder="pyav").train  # other decoders: videos, no check
+        build_datasets(data_config(source="ucf101", root=root, decoder="frames", frames_dir="frames128"))
+    video_ds = build_datasets(data_config(source="ucf101", root=root, decoder="pyav")).train  # other decoders: videos, no check
     assert video_ds.records[0].path.endswith(".avi")

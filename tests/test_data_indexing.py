@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from datasets_tree import write_video
-from vidzoo.data import indexing
-from vidzoo.data.indexing import extract_all, extract_frames, index_videos, probe_video, read_index
+from vidzoo.data import frame_extraction, indexing
+from vidzoo.data.frame_extraction import extract_all, extract_frames
+from vidzoo.data.indexing import index_videos, probe_video, read_index
 
 
 def _truncated(path: Path) -> Path:
@@ -120,11 +121,11 @@ def test_interrupted_extraction_never_looks_finished(videos, tmp_path, monkeypat
             raise KeyboardInterrupt  # the user pressed Ctrl-C mid-video
         return real(*a, **k)
 
-    monkeypatch.setattr(indexing.cv2, "imwrite", failing_imwrite)
+    monkeypatch.setattr(frame_extraction.cv2, "imwrite", failing_imwrite)
     with pytest.raises(KeyboardInterrupt):
         extract_frames(videos["ok"], out)
     assert not out.exists() and os.listdir(out.parent) == []
-    monkeypatch.setattr(indexing.cv2, "imwrite", real)
+    monkeypatch.setattr(frame_extraction.cv2, "imwrite", real)
     # A temp folder left by a killed process (no cleanup ran) is removed by the next attempt.
     stale = out.parent / ".ok.tmp-99999"
     stale.mkdir()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vidzoo.data.sampling import (
-    DenseClipSampler,
+    MultiClipSampler,
     RandomClipSampler,
     SegmentSampler,
     SequenceClipSampler,
@@ -58,12 +58,25 @@ def test_uniform_clips_short_video_all_start_at_zero():
     assert idx.tolist() == [[0, 1, 2, 2], [0, 1, 2, 2]]
 
 
-def test_dense_clips():
-    idx = DenseClipSampler(16, stride=1, step=8)(40, rng())
-    assert idx[:, 0].tolist() == [0, 8, 16, 24] and idx.shape == (4, 16) and idx.max() == 39
-    back_to_back = DenseClipSampler(4, stride=2)(30, rng())  # default step = span (7)
-    assert back_to_back[:, 0].tolist() == [0, 7, 14, 21]
-    assert DenseClipSampler(16)(5, rng()).shape == (1, 16)
+def test_multiclip_spreads_clips_with_their_own_strides():
+    s = MultiClipSampler(3, 4, strides=(5, 15), random=True)
+    seen = set()
+    for seed in range(20):
+        idx = s(300, rng(seed))
+        assert idx.shape == (1, 12) and idx.min() >= 0 and idx.max() < 300
+        clips = idx.reshape(3, 4)
+        steps = np.diff(clips, axis=1)
+        assert (steps == steps[:, :1]).all() and ((steps >= 5) & (steps <= 15)).all()  # one stride per clip
+        assert (clips[1:, 0] > clips[:-1, 0]).all()  # clips in temporal order, across the video
+        seen.add(tuple(steps[:, 0]))
+        assert np.array_equal(idx, s(300, rng(seed)))  # deterministic given the generator
+    assert len(seen) > 10  # the strides vary between clips and draws
+    test = MultiClipSampler(3, 4, strides=(5, 15), random=False)(300)
+    assert test.tolist() == [[34, 44, 54, 64, 134, 144, 154, 164, 234, 244, 254, 264]]  # middle stride 10, centred
+    short = MultiClipSampler(2, 4, strides=(5, 15), random=False)(10)  # stride 10 does not fit: largest that does
+    assert short.tolist() == [[0, 3, 6, 9, 0, 3, 6, 9]]
+    with pytest.raises(ValueError, match="low <= high"):
+        MultiClipSampler(2, 4, strides=(9, 3))
 
 
 def test_segment_sampler_train_and_test():

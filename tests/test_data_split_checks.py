@@ -17,7 +17,7 @@ from vidzoo.data.split_checks import SplitLeakError, check_disjoint, check_not_t
 from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.experiment import build_trainer
 
-from datasets_tree import make_hmdb51_tree, make_ucf101_tree, synthetic_kwargs
+from datasets_tree import data_config, make_hmdb51_tree, make_ucf101_tree, synthetic_kwargs
 from training_helpers import EPOCH, save_run, tiny_overrides
 
 REAL_SPLITS = next((p / "shared" / "data" / "ucf101-splits" / "ucfTrainTestlist" for p in Path(__file__).resolve().parents
@@ -57,11 +57,11 @@ def test_a_video_in_train_and_test_is_refused_or_warned(synthetic_copy):
     kw = dict(source="synthetic", root=synthetic_copy, synthetic_kwargs=synthetic_kwargs(synthetic_copy))
     with pytest.raises(SplitLeakError, match=r"1 video\(s\) are in both the train and the test list of "
                                              r"data.source=synthetic split 1") as err:
-        build_datasets(**kw)
+        build_datasets(data_config(**kw))
     assert "\n" not in str(err.value) and video_key(synthetic_copy / "videos" / test_video,
                                                     synthetic_copy / "videos") in str(err.value)
     with pytest.warns(UserWarning, match="both the train and the test list"):
-        bundle = build_datasets(**kw, allow_overlap=True)
+        bundle = build_datasets(data_config(**kw, allow_overlap=True))
     assert set(bundle.train_keys) & set(bundle.test_keys)
 
 

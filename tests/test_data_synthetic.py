@@ -12,13 +12,13 @@ import pytest
 
 from vidzoo.data.annotations import read_class_index, read_ucf_style_split
 from vidzoo.errors import OutputError
+from corrupt_videos import write_corrupt_video
 from vidzoo.data.synthetic import (
     CLASSES,
     FLIP_PAIRS,
     REVERSE_PAIRS,
     generate_synthetic_motions,
     render_motion_video,
-    write_corrupt_video,
 )
 
 TINY = {"train_per_class": 1, "test_per_class": 1, "size": (32, 32), "num_frames": 8}

@@ -11,9 +11,11 @@ from vidzoo.data.transforms import (
     KINETICS_STD,
     CenterCrop,
     ClipTransform,
+    Normalize,
     RandomCrop,
     RandomHorizontalFlip,
     RandomTimeReversal,
+    ResizeShortSide,
     ThreeCrop,
     eval_transform,
     flip_map_from_pairs,
@@ -121,7 +123,7 @@ def test_errors():
     with pytest.raises(ValueError, match="larger than the frames"):
         ClipTransform([RandomCrop(40)])(ramp_clip(), np.random.default_rng(0))
     with pytest.raises(ValueError, match="num_crops"):
-        eval_transform(8, 8, num_crops=5)
+        eval_transform(8, 8, num_crops=4)
     with pytest.raises(ValueError, match="expected a clip"):
         ClipTransform([])(np.zeros((4, 4, 3), np.uint8))
 
@@ -145,3 +147,46 @@ def test_train_transform_reverses_only_with_a_map():
     assert not any(isinstance(op, RandomTimeReversal) for op in train_transform(32, 28).ops)
     ops = train_transform(32, 28, reverse_map=[0, 2, 1]).ops
     assert isinstance(ops[3], RandomTimeReversal) and ops[3].reverse_map == [0, 2, 1]
+
+
+def _flow_ramp(t: int = 2, h: int = 24, w: int = 32) -> np.ndarray:
+    """Flow whose x channel is the pixel's column and y its row (plus a constant 0.5 y motion)."""
+    ys, xs = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
+    return np.broadcast_to(np.stack([xs, ys + 0.5], -1), (t, h, w, 2)).copy()
+
+
+def test_one_draw_crops_and_flips_rgb_and_flow_together():
+    """A sample's modalities share one crop box and one flip; the flip negates flow x and mirrors both."""
+    rgb, flow = ramp_clip(t=2), _flow_ramp()
+    t = ClipTransform([RandomCrop(10), RandomHorizontalFlip(0.5)])
+    flips = 0
+    for seed in range(12):
+        out = t({"rgb": rgb, "flow": flow}, np.random.default_rng(seed))
+        alone = t(rgb, np.random.default_rng(seed))
+        assert torch.equal(out["rgb"], alone)  # the same draw as the RGB-only pipeline
+        assert out["flow"].shape == (2, 2, 10, 10) and out["flow"].dtype == torch.float32
+        col, row = int(out["rgb"][0, 0, 0, 0]), int(out["rgb"][1, 0, 0, 0])  # ramp: red = column, green = row
+        fx, fy = float(out["flow"][0, 0, 0, 0]), float(out["flow"][1, 0, 0, 0])
+        flipped = fx < 0
+        flips += flipped
+        assert abs(fx) == col and fy == row + 0.5  # same pixel in both modalities, x negated when flipped
+    assert 0 < flips < 12
+
+
+def test_resize_scales_flow_displacements_and_normalize_skips_flow():
+    flow = np.tile(np.array([2.0, -1.0], np.float32), (1, 12, 24, 1))
+    rgb = np.zeros((1, 12, 24, 3), np.uint8)
+    out = ClipTransform([ResizeShortSide(6), Normalize()])({"rgb": rgb, "flow": flow})
+    assert out["flow"].shape == (2, 1, 6, 12) and out["rgb"].shape == (3, 1, 6, 12)
+    assert torch.allclose(out["flow"][0], torch.tensor(1.0)) and torch.allclose(out["flow"][1], torch.tensor(-0.5))
+    with pytest.raises(ValueError, match="different frame sizes"):
+        ClipTransform([RandomCrop(4)])({"rgb": rgb, "flow": flow[:, :6]}, np.random.default_rng(0))
+
+
+def test_five_and_ten_crops_mirror_flow():
+    ten = eval_transform(24, 10, num_crops=10, output_uint8=True)({"rgb": ramp_clip(t=2), "flow": _flow_ramp()})
+    assert ten["rgb"].shape == (10, 3, 2, 10, 10) and ten["flow"].shape == (10, 2, 2, 10, 10)
+    assert [int(v[0, 0, 0, 0]) for v in ten["rgb"][:5]] == [0, 22, 0, 22, 11]  # corners then centre (columns)
+    assert torch.equal(ten["rgb"][5:], ten["rgb"][:5].flip(-1))  # then their mirror images
+    assert torch.equal(ten["flow"][5:, 0], -ten["flow"][:5, 0].flip(-1))  # mirrored flow: x negated
+    assert eval_transform(24, 10, num_crops=5)(ramp_clip()).shape == (5, 3, 4, 10, 10)

@@ -12,7 +12,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from vidzoo.data.loader import build_loader
+from vidzoo.data.dataloader import build_loader
 
 from training_helpers import make_train_set, overrides, run_train
 

@@ -129,7 +129,7 @@ def test_unknown_model_name_lists_choices(tmp_path):
 def test_corrupt_videos_are_skipped_counted_and_listed(tiny_root, tmp_path):
     import shutil
 
-    from vidzoo.data.synthetic import write_corrupt_video
+    from corrupt_videos import write_corrupt_video
 
     root = tmp_path / "synthetic"
     shutil.copytree(tiny_root, root)

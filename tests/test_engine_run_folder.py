@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from vidzoo.cli import _run_guarded, compose_or_explain
-from vidzoo.data.synthetic import generate_synthetic_motions, write_corrupt_video
+from corrupt_videos import write_corrupt_video
+from vidzoo.data.synthetic import generate_synthetic_motions
 from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.experiment import build_trainer
 from vidzoo.engine.run_folder import open_run_folder, write_records

@@ -70,7 +70,7 @@ def test_killed_extraction_resumes_to_identical_files(synthetic_root: Path, tmp_
     assert full.done == 6 and not full.failed
 
     part = tmp_path / "part"
-    first = ex.extract_dataset(videos, vroot, part, opts, workers=0, progress=False, max_videos=2)  # "killed" after 2
+    first = ex.extract_dataset(videos[:2], vroot, part, opts, workers=0, progress=False)  # a run killed after 2
     assert first.done == 2
     # an exception in the middle of the third video leaves only a hidden partial directory behind
     calls = {"n": 0}
@@ -153,7 +153,7 @@ def test_benchmark_prints_markdown_table(capsys):
 
 
 def test_flow_from_another_tool_is_never_replaced(synthetic_root: Path, tmp_path: Path):
-    from vidzoo.flow.dataset import ensure_flow
+    from vidzoo.data.flow_source import ensure_flow
 
     vroot = synthetic_root / "videos"
     video = ex.list_videos(vroot)[0]
@@ -166,6 +166,6 @@ def test_flow_from_another_tool_is_never_replaced(synthetic_root: Path, tmp_path
     class Record:
         path = str(video)
 
-    ensure_flow([Record()], vroot, tmp_path / "flow", "farneback", dump_rgb=False)
+    ensure_flow([Record()], vroot, tmp_path / "flow", "farneback")
     assert [p.name for p in theirs.iterdir()] == ["flow_x_00001.jpg"]
     assert (theirs / "flow_x_00001.jpg").read_bytes() == b"their own flow"

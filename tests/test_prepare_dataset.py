@@ -13,7 +13,7 @@ import pytest
 from datasets_tree import make_hmdb51_tree, make_ucf101_tree, write_video
 from vidzoo.data.annotations import load_split
 from vidzoo.data.decoding import build_decoder
-from vidzoo.data.indexing import main
+from vidzoo.data.prepare import main
 
 REPO = Path(__file__).resolve().parents[1]
 

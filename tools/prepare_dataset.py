@@ -1,4 +1,4 @@
-"""Index a video dataset (and optionally extract JPEG frame folders); the logic is in vidzoo.data.indexing.
+"""Index a video dataset (and optionally extract JPEG frame folders); the logic is in vidzoo.data.prepare.
 
     python tools/prepare_dataset.py --source ucf101 --root data/ucf101 --split 1 2 3
     python tools/prepare_dataset.py --source hmdb51 --root data/hmdb51 --frames rawframes --short-side 128

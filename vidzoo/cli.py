@@ -315,7 +315,7 @@ def extract_flow_main(argv: list[str] | None = None) -> None:
 
 def prepare_dataset_main(argv: list[str] | None = None) -> None:
     """``vidzoo-prepare-dataset``: see ``tools/prepare_dataset.py``; flags out of range are one line, exit 2."""
-    from vidzoo.data.indexing import build_parser, run
+    from vidzoo.data.prepare import build_parser, run
     from vidzoo.validation import check_prepare_args
 
     raise SystemExit(run(build_parser().parse_checked(argv, check_prepare_args)))

@@ -43,8 +43,9 @@ class DataConfig:
     modality: str = "rgb"  # rgb | flow | rgb+flow
     flow_root: str = ""
     flow_length: int = 10
-    sampler: str = "random"  # random | segment | sequence
-    seq_clips: int = 4
+    sampler: str = "random"  # random | segment | sequence | multiclip
+    seq_clips: int = 4  # clips per sample of the sequence and multiclip samplers
+    clip_strides: list[int] = field(default_factory=lambda: [5, 15])  # multiclip: [min, max] stride per clip
     skip_missing: bool = False
     batch_size: int = 16
     num_workers: int = 2

@@ -38,7 +38,7 @@ from vidzoo.data.annotations import VideoRecord
 from vidzoo.data.dataset import VideoDataset
 from vidzoo.arguments import OneLineArgumentParser
 from vidzoo.data.decoding import build_decoder
-from vidzoo.data.loader import build_loader
+from vidzoo.data.dataloader import build_loader
 from vidzoo.data.sampling import RandomClipSampler
 from vidzoo.data.transforms import train_transform
 from vidzoo.files import atomic_output, atomic_write_json, check_owned
@@ -319,7 +319,7 @@ def run(args: argparse.Namespace) -> tuple[list[Result], dict]:
     lengths = [int(build_decoder("pyav").num_frames(str(p))) for p in paths]
     frames_root = None
     if "frames" in args.backends:
-        from vidzoo.data.indexing import extract_all
+        from vidzoo.data.frame_extraction import extract_all
 
         frames_root = cache / f"rawframes{RESIZE}"
         extract_all([str(p) for p in paths], paths[0].parent, frames_root, short_side=RESIZE,

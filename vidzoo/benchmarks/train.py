@@ -177,7 +177,7 @@ def _e2e_loader(batch: int, frames: int, size: int, workers: int, videos: int):
     from vidzoo.data.annotations import VideoRecord
     from vidzoo.data.dataset import VideoDataset
     from vidzoo.data.decoding import build_decoder
-    from vidzoo.data.loader import build_loader
+    from vidzoo.data.dataloader import build_loader
     from vidzoo.data.sampling import RandomClipSampler
     from vidzoo.data.transforms import train_transform
 

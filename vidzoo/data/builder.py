@@ -1,26 +1,29 @@
-"""``build_datasets``: the data config's plain arguments -> train/val datasets and what checkpoints record.
+"""``build_datasets``: the ``data`` config section -> train/val datasets and what checkpoints record.
 
 The one entry point the trainer uses; it knows the sources (the embedded synthetic dataset, or
-``vidzoo.data.annotations.load_split`` for UCF101 / HMDB51 / folder / CSV) and the modalities (RGB here,
-optical flow through ``vidzoo.flow.dataset``).
+``vidzoo.data.annotations.load_split`` for UCF101 / HMDB51 / folder / CSV) and builds one
+:class:`~vidzoo.data.dataset.VideoDataset` per subset for every modality (RGB frames, stored optical flow read
+by the ``"flow"`` decoder, or both), with the same samplers and transforms.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch.utils.data import Dataset
 
 from vidzoo.data.annotations import VideoRecord, load_split
-from vidzoo.data.dataset import VideoDataset
+from vidzoo.data.dataset import MODALITIES, VideoDataset
 from vidzoo.data.decoding import build_decoder
 from vidzoo.data.decoding.frames import DEFAULT_FRAMES_DIR
+from vidzoo.data.flow_source import flow_decoder
 from vidzoo.data.split_checks import check_disjoint
 from vidzoo.errors import ConfigValueError
 from vidzoo.data.sampling import (
     ClipSampler,
+    MultiClipSampler,
     RandomClipSampler,
     SegmentSampler,
     SequenceClipSampler,
@@ -28,14 +31,16 @@ from vidzoo.data.sampling import (
 )
 from vidzoo.data.transforms import KINETICS_MEAN, KINETICS_STD, eval_transform, flip_map_from_pairs, train_transform
 
+if TYPE_CHECKING:
+    from vidzoo.config import DataConfig
+
 __all__ = ["DEFAULT_SYNTHETIC_ROOT", "DataBundle", "build_datasets", "build_sampler"]
 
 #: Where the synthetic dataset is cached when the caller passes no root.
 DEFAULT_SYNTHETIC_ROOT = Path("~/.cache/vidzoo/synthetic_motions")
 
 _SOURCES = ("synthetic", "ucf101", "hmdb51", "folder", "csv")
-_SAMPLERS = ("random", "segment", "sequence")
-_MODALITIES = ("rgb", "flow", "rgb+flow")
+_SAMPLERS = ("random", "segment", "sequence", "multiclip")
 
 
 @dataclass
@@ -59,13 +64,24 @@ class DataBundle:
 
 
 def build_sampler(
-    kind: str, *, train: bool, num_frames: int, stride: int = 1, test_clips: int = 1, seq_clips: int = 1
+    kind: str,
+    *,
+    train: bool,
+    num_frames: int,
+    stride: int = 1,
+    test_clips: int = 1,
+    seq_clips: int = 1,
+    clip_strides: tuple[int, int] = (5, 15),
 ) -> ClipSampler:
-    """The clip sampler for ``data.sampler`` = random | segment | sequence, in train or test mode.
+    """The clip sampler for ``data.sampler`` = random | segment | sequence | multiclip, in train or test mode.
 
     random: one random clip (train) / ``test_clips`` evenly spaced clips (test) of ``num_frames`` frames.
     segment: TSN, ``num_frames`` segments with one frame each (random in train, centre in test).
     sequence: ``seq_clips`` consecutive clips of ``num_frames`` frames as one view (CNN + LSTM).
+    multiclip: ``seq_clips`` clips of ``num_frames`` frames spread over the whole video, each with a stride from
+    ``clip_strides`` (random in train, the middle stride at evenly spaced positions in test), as one view
+    ``(1, seq_clips * num_frames)``.
+    For flow modalities the indices are flow-stack starts and ``num_frames`` counts stacks.
     """
     if kind == "random":
         if train:
@@ -75,6 +91,8 @@ def build_sampler(
         return SegmentSampler(num_frames, 1, random=train)
     if kind == "sequence":
         return SequenceClipSampler(seq_clips, num_frames, stride, random=train)
+    if kind == "multiclip":
+        return MultiClipSampler(seq_clips, num_frames, (int(clip_strides[0]), int(clip_strides[1])), random=train)
     raise ConfigValueError(f"unknown data.sampler {kind!r}; choose one of {', '.join(_SAMPLERS)}")
 
 
@@ -171,63 +189,76 @@ def _reverse_pairs(source: str, modality: str) -> list[tuple[str, str]]:
     return [tuple(p) for p in REVERSE_PAIRS]
 
 
-def build_datasets(
-    *,
-    source: str = "synthetic",
-    root: str | Path | None = None,
-    split: int = 1,
-    num_frames: int = 8,
-    stride: int = 2,
-    resize: int = 64,
-    crop_size: int = 56,
-    test_clips: int = 1,
-    test_crops: int = 1,
-    decoder: str = "pyav",
-    sampler: str = "random",
-    seq_clips: int = 1,
-    modality: str = "rgb",
-    flow_root: str | Path | None = None,
-    flow_length: int = 10,
-    skip_missing: bool = False,
-    seed: int = 0,
-    mean: tuple[float, ...] = KINETICS_MEAN,
-    std: tuple[float, ...] = KINETICS_STD,
-    normalize: bool = True,
-    synthetic_kwargs: dict | None = None,
-    time_reversal: bool = False,
-    allow_overlap: bool = False,
-    classes: list[str] | None = None,
-    **source_kwargs: Any,
-) -> DataBundle:
-    """Build the train and val (test-split) datasets.
+def _synthetic_kwargs(node: Any) -> dict[str, Any]:
+    """``data.synthetic`` (a ``SyntheticConfig``, a mapping or None) as ``generate_synthetic_motions`` keywords."""
+    if node is None:
+        return {}
+    kw = {f.name: getattr(node, f.name) for f in fields(node)} if hasattr(node, "__dataclass_fields__") else dict(node)
+    if "size" in kw:
+        kw["size"] = tuple(kw["size"])
+    return kw
 
-    ``source="synthetic"`` generates the synthetic-motions dataset under ``root`` once (cached; default
-    ``~/.cache/vidzoo/synthetic_motions``; ``synthetic_kwargs`` go to ``generate_synthetic_motions``).
-    Other sources read their split through ``vidzoo.data.annotations.load_split(source, root, split, subset,
-    **source_kwargs)`` (e.g. a CSV path). ``normalize=False`` yields uint8 clips (normalise on the device with
-    ``normalize_batch``). Non-RGB modalities are built by ``vidzoo.flow.dataset.build_flow_dataset``.
-    ``time_reversal`` plays half the training clips backwards and swaps their labels through the dataset's
-    reverse pairs; only the synthetic motions declare such pairs (RGB clips only). ``classes`` (from
-    ``+data.extra.classes=[A,B]``) keeps only the classes named, labelled in that order.
-    A video listed twice, or in both train and test, is refused unless ``allow_overlap`` (then a warning).
+
+def _transform(data: DataConfig, train: bool, flip: bool, flip_map: list[int] | None, reverse_map: list[int] | None,
+               normalize: bool):
+    """The training or test ``ClipTransform`` of ``data`` (every modality goes through the same one)."""
+    if train:
+        return train_transform(data.resize, data.crop_size, flip=flip, flip_map=flip_map, reverse_map=reverse_map,
+                               mean=KINETICS_MEAN, std=KINETICS_STD, output_uint8=not normalize)
+    return eval_transform(data.resize, data.crop_size, num_crops=data.test_crops, mean=KINETICS_MEAN,
+                          std=KINETICS_STD, output_uint8=not normalize)
+
+
+def build_datasets(data: DataConfig, *, root: str | Path | None = None, seed: int = 0,
+                   normalize: bool = True) -> DataBundle:
+    """Build the train and val (test-split) datasets that the ``data`` section describes.
+
+    ``data`` is a :class:`vidzoo.config.DataConfig` (or anything with its attributes). ``root`` is the
+    dataset folder when it differs from ``data.root`` (the trainer resolves the synthetic cache folder);
+    ``seed`` seeds the per-sample augmentation; ``normalize=False`` yields uint8 RGB (normalise on the device
+    with ``normalize_batch``).
+
+    ``data.source="synthetic"`` generates the synthetic-motions dataset under ``root`` once (cached; default
+    ``~/.cache/vidzoo/synthetic_motions``; ``data.synthetic`` holds the generator arguments). Other sources read
+    their split through ``vidzoo.data.annotations.load_split(source, root, split, subset, **data.extra)`` (e.g. a
+    CSV path). Flow modalities read stored flow through the ``"flow"`` decoder (``vidzoo.data.flow_source``:
+    ``data.flow_root``, or extracted once next to the videos). ``data.time_reversal`` plays half the training
+    clips backwards and swaps their labels through the dataset's reverse pairs; only the synthetic motions
+    declare such pairs (RGB clips only). ``+data.extra.classes`` keeps only the classes named, labelled in that
+    order. A video listed twice, or in both train and test, is refused unless ``data.allow_overlap`` (then a
+    warning).
     """
-    if modality not in _MODALITIES:
-        raise ConfigValueError(f"unknown data.modality {modality!r}; choose one of {', '.join(_MODALITIES)}")
+    source, split, sampler, modality = data.source, int(data.split), data.sampler, data.modality
+    root = root if root not in (None, "") else (data.root or None)
+    source_kwargs = dict(data.extra or {})
+    classes = source_kwargs.pop("classes", None)
+    clip_strides = tuple(getattr(data, "clip_strides", (5, 15)))
+    if modality not in MODALITIES:
+        raise ConfigValueError(f"unknown data.modality {modality!r}; choose one of {', '.join(MODALITIES)}")
     if sampler not in _SAMPLERS:
         raise ConfigValueError(f"unknown data.sampler {sampler!r}; choose one of {', '.join(_SAMPLERS)}")
-    reverse_pairs = _reverse_pairs(source, modality) if time_reversal else None
+    if data.decoder in ("flow", "flow_frames"):
+        raise ConfigValueError(f"data.decoder={data.decoder} reads stored flow, which data.modality=flow or rgb+flow "
+                               "reads with data.flow_root; set data.decoder to a video decoder (e.g. pyav)")
+    # time_reversal / allow_overlap / clip_strides may be absent from configs stored before they existed
+    allow_overlap = bool(getattr(data, "allow_overlap", False))
+    reverse_pairs = _reverse_pairs(source, modality) if getattr(data, "time_reversal", False) else None
     preprocessing = {
-        "mean": list(mean),
-        "std": list(std),
-        "resize": resize,
-        "crop_size": crop_size,
-        "num_frames": num_frames,
-        "stride": stride,
+        "mean": list(KINETICS_MEAN),
+        "std": list(KINETICS_STD),
+        "resize": data.resize,
+        "crop_size": data.crop_size,
+        "num_frames": data.num_frames,
+        "stride": data.stride,
         "modality": modality,
         "sampler": sampler,
-        "seq_clips": seq_clips,
+        "seq_clips": data.seq_clips,
         "normalized": normalize,
     }
+    if sampler == "multiclip":
+        preprocessing["clip_strides"] = list(clip_strides)
+    if modality != "rgb":
+        preprocessing["flow_length"] = data.flow_length
     datasets: dict[str, Dataset] = {}
     class_names: list[str] = []
     flip_pairs = None
@@ -235,7 +266,8 @@ def build_datasets(
     keys: dict[str, list[str]] = {}
     for subset in ("train", "test"):
         records, class_names, flip_pairs, missing, keys[subset] = _load_records(
-            source, root, split, subset, synthetic_kwargs, source_kwargs, skip_missing, allow_overlap, decoder
+            source, root, split, subset, _synthetic_kwargs(data.synthetic), source_kwargs, data.skip_missing,
+            allow_overlap, data.decoder
         )
         skipped.extend(missing)
         flip = True
@@ -251,61 +283,25 @@ def build_datasets(
         if not records:
             raise ConfigValueError(f"the {subset} split of data.source={source} (root {root}) has no videos")
         train = subset == "train"
-        if modality != "rgb":
-            from vidzoo.flow.dataset import build_flow_dataset  # stored flow stacks (imported only when used)
-
-            datasets[subset] = build_flow_dataset(
-                records,
-                subset,
-                class_names=class_names,
-                flip_pairs=flip_pairs,
-                num_frames=num_frames,
-                stride=stride,
-                resize=resize,
-                crop_size=crop_size,
-                test_clips=test_clips,
-                test_crops=test_crops,
-                decoder=decoder,
-                sampler=sampler,
-                seq_clips=seq_clips,
-                modality=modality,
-                flow_root=flow_root,
-                flow_length=flow_length,
-                mean=mean,
-                std=std,
-                normalize=normalize,
-                seed=seed,
-            )
-            continue
-        clip_sampler = build_sampler(
-            sampler, train=train, num_frames=num_frames, stride=stride, test_clips=test_clips, seq_clips=seq_clips
-        )
-        if train:
-            transform = train_transform(
-                resize,
-                crop_size,
-                flip=flip,
-                flip_map=flip_map_from_pairs(class_names, flip_pairs),
-                reverse_map=flip_map_from_pairs(class_names, reverse_pairs),
-                mean=mean,
-                std=std,
-                output_uint8=not normalize,
-            )
-        else:
-            transform = eval_transform(
-                resize, crop_size, num_crops=test_crops, mean=mean, std=std, output_uint8=not normalize
-            )
+        clip_sampler = build_sampler(sampler, train=train, num_frames=data.num_frames, stride=data.stride,
+                                     test_clips=data.test_clips, seq_clips=data.seq_clips, clip_strides=clip_strides)
+        transform = _transform(data, train, flip, flip_map_from_pairs(class_names, flip_pairs),
+                               flip_map_from_pairs(class_names, reverse_pairs), normalize)
         datasets[subset] = VideoDataset(
-            records, clip_sampler, build_decoder(decoder), transform, class_names=class_names, seed=seed
+            records, clip_sampler, build_decoder(data.decoder) if modality != "flow" else None, transform,
+            class_names=class_names, seed=seed, modality=modality,
+            flow_decoder=flow_decoder(records, data.flow_root) if modality != "rgb" else None,
+            flow_length=data.flow_length,
         )
-    check_disjoint(keys["train"], keys["test"], f"data.source={source} split {split} (root {root})", allow_overlap)
+    check_disjoint(keys["train"], keys["test"], f"data.source={source} split {split} (root {root})",
+                   allow_overlap)
     return DataBundle(
         train=datasets["train"],
         val=datasets["test"],
         class_names=class_names,
         flip_pairs=flip_pairs,
-        mean=tuple(mean),
-        std=tuple(std),
+        mean=tuple(KINETICS_MEAN),
+        std=tuple(KINETICS_STD),
         preprocessing=preprocessing,
         skipped=skipped,
         train_keys=keys["train"],

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from vidzoo.data.decoding import build_decoder
-from vidzoo.data.sampling import ClipSampler, SegmentSampler, SequenceClipSampler, UniformClipSampler
+from vidzoo.data.builder import build_sampler
+from vidzoo.data.sampling import ClipSampler
 from vidzoo.data.transforms import KINETICS_MEAN, KINETICS_STD, eval_transform
 
 __all__ = ["load_clips"]
@@ -24,15 +25,14 @@ _REQUIRED = ("resize", "crop_size", "num_frames")
 
 
 def _test_sampler(pre: Mapping[str, Any], num_clips: int) -> ClipSampler:
+    """The evaluation sampler of ``data.sampler`` with the checkpoint's settings."""
     kind = pre.get("sampler", "random")
-    num_frames, stride = int(pre["num_frames"]), int(pre.get("stride", 1))
-    if kind == "random":
-        return UniformClipSampler(num_frames, stride, num_clips=num_clips)
-    if kind == "segment":
-        return SegmentSampler(num_frames, 1, random=False)
-    if kind == "sequence":
-        return SequenceClipSampler(int(pre.get("seq_clips", 1)), num_frames, stride, random=False)
-    raise ValueError(f"preprocessing['sampler'] is {kind!r}; load_clips knows random, segment and sequence")
+    if kind not in ("random", "segment", "sequence", "multiclip"):
+        raise ValueError(f"preprocessing['sampler'] is {kind!r}; load_clips knows random, segment, sequence and "
+                         "multiclip")
+    return build_sampler(kind, train=False, num_frames=int(pre["num_frames"]), stride=int(pre.get("stride", 1)),
+                         test_clips=num_clips, seq_clips=int(pre.get("seq_clips", 1)),
+                         clip_strides=tuple(pre.get("clip_strides", (5, 15))))
 
 
 def load_clips(
@@ -47,8 +47,8 @@ def load_clips(
 
     ``preprocessing`` is the checkpoint's own (``load_model(...)[2]``): frames are sampled with its
     ``num_frames``/``stride``/``sampler`` (``num_clips`` evenly spaced clips for the ``random`` sampler),
-    the short side resized to ``resize`` (antialiased), centre-cropped (``num_crops=1``) or three-cropped
-    (``num_crops=3``) to ``crop_size``, scaled from 0-255 to 0-1 and normalised with its ``mean``/``std``.
+    the short side resized to ``resize`` (antialiased), centre-cropped (``num_crops=1``), three-cropped
+    (3), five- or ten-cropped (5, 10) to ``crop_size``, scaled from 0-255 to 0-1 and normalised with its ``mean``/``std``.
     ``V`` = clips x crops; average the model's softmax over ``V`` for a video-level score.
     RGB checkpoints only: flow models read stored flow (``vidzoo-extract-flow``).
     """

@@ -1,4 +1,4 @@
-"""Index a dataset once (and optionally extract JPEG frame folders): the logic behind ``tools/prepare_dataset.py``.
+"""Index a dataset once: probe every video's header and packets, cache the results, summarise the problems.
 
 * :func:`probe_video` reads one video's container header and demuxes its packets (no full decode) to get
   duration, fps, frame count, resolution and codec, and to tell ``ok`` from ``missing``, ``empty`` (0 bytes),
@@ -6,38 +6,28 @@
   (the stream ends well before the count its header promises, as a cut-off download does).
 * :func:`index_videos` probes many videos with a process pool behind a tqdm bar (rate, ETA) and keeps the
   results in a JSON cache keyed by path; an entry is reused until the file's size or mtime changes.
-* :func:`extract_frames` writes ``img_00001.jpg ...`` (rawframes layout) resized to a short side; it writes to a
-  temporary folder and renames it when complete, so an interrupted run never leaves a folder that looks done,
-  and a rerun skips every finished video.
+* :func:`format_report` summarises an index for people.
+
+Frame extraction is :mod:`vidzoo.data.frame_extraction`; the command line is :mod:`vidzoo.data.prepare`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
-import shutil
 import statistics
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
 import av
-import cv2
-import numpy as np
 from tqdm import tqdm
 
-from vidzoo.arguments import OneLineArgumentParser
-from vidzoo.data.annotations import SOURCES, SplitFileError, frame_folder_for, load_split
-from vidzoo.data.decoding import VideoDecodeError
 from vidzoo.data.decoding._common import TRUNCATION_TOLERANCE, is_truncated
-from vidzoo.data.decoding._common import probe_video as probe_stream
-from vidzoo.data.decoding.frames import FRAME_TEMPLATE, META_FILE
 from vidzoo.files import atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -45,20 +35,17 @@ log = logging.getLogger(__name__)
 __all__ = [
     "CACHE_VERSION",
     "PROBLEM_STATUSES",
-    "ExtractReport",
     "IndexReport",
     "VideoInfo",
-    "extract_all",
-    "extract_frames",
+    "format_report",
     "index_videos",
-    "main",
+    "pool_map",
     "probe_video",
     "read_index",
 ]
 
 CACHE_VERSION = 1
 DEFAULT_CACHE_NAME = "vidzoo_index.json"
-PROG = "vidzoo-prepare-dataset"
 PROBLEM_STATUSES = ("missing", "empty", "zero_length", "unreadable", "truncated")
 
 
@@ -193,7 +180,7 @@ def _load_cache(cache_file: Path) -> dict[str, dict]:
     return data.get("videos", {})
 
 
-def _pool_map(fn, items: Sequence, workers: int, desc: str, unit: str, progress: bool) -> Iterable:
+def pool_map(fn, items: Sequence, workers: int, desc: str, unit: str, progress: bool) -> Iterable:
     """Yield ``fn(item)`` for every item (unordered) from ``workers`` processes, behind a tqdm bar."""
     bar = tqdm(total=len(items), desc=desc, unit=unit, disable=not progress or not items, dynamic_ncols=True,
                smoothing=0.1)
@@ -239,7 +226,7 @@ def index_videos(
         else:
             todo.append(p)
     cached = len(paths) - len(todo) - sum(1 for v in infos.values() if v.status == "missing")
-    for info in _pool_map(probe_video, todo, workers, "indexing", "video", progress):
+    for info in pool_map(probe_video, todo, workers, "indexing", "video", progress):
         infos[info.path] = info
     report = IndexReport([infos[p] for p in paths], cached=cached, probed=len(todo))
     if cache_file is not None:
@@ -265,122 +252,6 @@ def read_index(cache_file: str | Path) -> dict[str, VideoInfo]:
         if _stat(path) == (entry.get("size"), entry.get("mtime_ns")):
             out[path] = VideoInfo(**{**entry, "path": path})
     return out
-
-
-# ----------------------------------------------------------------------------------------- frame folders
-
-
-def _short_side_size(w: int, h: int, short_side: int) -> tuple[int, int]:
-    if not short_side or min(w, h) == short_side:
-        return w, h
-    scale = short_side / min(w, h)
-    return max(1, round(w * scale)), max(1, round(h * scale))
-
-
-def extract_frames(video: str | Path, out_dir: str | Path, short_side: int = 0, quality: int = 90) -> int:
-    """Write every frame of ``video`` as ``out_dir/img_00001.jpg ...`` (short side resized to ``short_side``;
-    0 keeps the size) plus ``meta.json``; returns the frame count. Skips an existing ``out_dir`` (finished).
-
-    Frames go to a temporary sibling folder renamed to ``out_dir`` at the end, so ``out_dir`` exists only when
-    complete. Raises ``ValueError`` naming the video when it cannot be decoded.
-    """
-    video, out_dir = str(video), Path(out_dir)
-    if out_dir.is_dir():
-        return json.loads((out_dir / META_FILE).read_text())["num_frames"] if (out_dir / META_FILE).is_file() else 0
-    try:  # the frame rate every decoder reports (a VFR file's average), and no folder for an audio-only file
-        fps = probe_stream(video).fps
-    except VideoDecodeError as err:
-        raise ValueError(f"cannot extract frames from {err}") from err
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stale_prefix = f".{out_dir.name}.tmp-"
-    for name in os.listdir(out_dir.parent):  # leftovers of an interrupted run (listdir: names may hold [ ] ! *)
-        if name.startswith(stale_prefix):
-            shutil.rmtree(out_dir.parent / name, ignore_errors=True)
-    tmp = out_dir.parent / f"{stale_prefix}{os.getpid()}"
-    tmp.mkdir()
-    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
-    n, size = 0, (0, 0)
-    try:
-        try:
-            with av.open(video, metadata_errors="ignore") as container:
-                stream = container.streams.video[0]
-                stream.codec_context.thread_count = 1
-                for frame in container.decode(stream):
-                    size = _short_side_size(frame.width, frame.height, short_side)
-                    rgb = frame.reformat(format="rgb24", threads=1).to_ndarray()
-                    if size != (frame.width, frame.height):
-                        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-                    n += 1
-                    if not cv2.imwrite(str(tmp / FRAME_TEMPLATE.format(n)), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
-                                       params):
-                        raise OSError(f"cannot write {tmp / FRAME_TEMPLATE.format(n)} (disk full?)")
-        except (av.FFmpegError, EOFError, IndexError, UnicodeDecodeError) as err:
-            if n == 0:
-                raise ValueError(f"{video}: cannot extract frames ({err.__class__.__name__}: {err})") from err
-            log.warning("%s: decoding stopped after %d frames (%s); keeping them", video, n, err)
-        if n == 0:
-            raise ValueError(f"{video}: no decodable frames to extract")
-        meta = {"num_frames": n, "fps": fps, "width": size[0], "height": size[1], "source": video}
-        (tmp / META_FILE).write_text(json.dumps(meta))
-        os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return n
-
-
-@dataclass
-class ExtractReport:
-    """Result of :func:`extract_all`: how many folders were written, already there, or failed (with reasons)."""
-
-    written: int = 0
-    skipped: int = 0
-    frames: int = 0
-    failed: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-def _extract_job(job: tuple[str, str, int, int]) -> tuple[str, int, str]:
-    video, out, short_side, quality = job
-    try:
-        return video, extract_frames(video, out, short_side, quality), ""
-    except (ValueError, OSError) as err:
-        return video, 0, str(err)
-
-
-def extract_all(
-    videos: Sequence[str],
-    video_root: str | Path,
-    frames_root: str | Path,
-    short_side: int = 0,
-    quality: int = 90,
-    workers: int = 1,
-    progress: bool = True,
-) -> ExtractReport:
-    """Extract frame folders for ``videos`` into ``frames_root`` (mirroring their path under ``video_root``).
-
-    Finished folders are skipped, so an interrupted run resumes where it stopped.
-    """
-    t0 = time.perf_counter()
-    report = ExtractReport()
-    jobs = []
-    for v in dict.fromkeys(videos):
-        out = frame_folder_for(v, video_root, frames_root)
-        if out.is_dir():
-            report.skipped += 1
-        else:
-            jobs.append((v, str(out), int(short_side), int(quality)))
-    for video, n, err in _pool_map(_extract_job, jobs, workers, "extracting", "video", progress):
-        if err:
-            report.failed.append(err)
-        else:
-            report.written += 1
-            report.frames += n
-    report.seconds = time.perf_counter() - t0
-    return report
-
-
-# ----------------------------------------------------------------------------------------------------- CLI
 
 
 def format_report(report: IndexReport, max_listed: int = 20) -> str:
@@ -412,69 +283,3 @@ def format_report(report: IndexReport, max_listed: int = 20) -> str:
     if report.cache_file:
         lines.append(f"index: {report.cache_file}")
     return "\n".join(lines)
-
-
-def build_parser() -> OneLineArgumentParser:
-    p = OneLineArgumentParser(
-        prog=PROG,
-        description="Index a video dataset once (duration, fps, frames, size, codec; missing/broken videos), "
-        "cache the index, and optionally extract JPEG frame folders.",
-    )
-    p.add_argument("--source", required=True, choices=SOURCES, help="dataset layout (as data.source)")
-    p.add_argument("--root", required=True, help="dataset root (as data.root)")
-    p.add_argument("--split", type=int, nargs="+", default=[1], help="split numbers whose videos to index")
-    p.add_argument("--split-dir", help="split-file folder, relative to root (default: the official name)")
-    p.add_argument("--video-dir", help="video folder, relative to root (default: the official name)")
-    p.add_argument("--cache", help=f"index file (default: <root>/{DEFAULT_CACHE_NAME})")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
-    p.add_argument("--frames", metavar="DIR", help="also extract JPEG frame folders into DIR (relative to root)")
-    p.add_argument("--short-side", type=int, default=0, help="resize extracted frames to this short side (0: keep)")
-    p.add_argument("--quality", type=int, default=90, help="JPEG quality of extracted frames")
-    p.add_argument("--list", type=int, default=20, help="how many problem videos to list")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--strict", action="store_true", help="exit with status 1 when any video has a problem")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and :func:`run`; ``vidzoo-prepare-dataset`` (vidzoo.cli) also range-checks the flags first."""
-    return run(build_parser().parse_args(argv))
-
-
-def run(args: argparse.Namespace) -> int:
-    """Index (and optionally extract frames) as the parsed flags say; returns the exit status."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    root = Path(args.root).expanduser()
-    videos: list[str] = []
-    video_root = ""
-    try:
-        for split in args.split:
-            for subset in ("train", "test"):
-                result = load_split(args.source, root, split, subset, split_dir=args.split_dir,
-                                    video_dir=args.video_dir, check_files=False)
-                videos += [r.path for r in result.records]
-                video_root = result.video_root
-    except (SplitFileError, ValueError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
-    videos = list(dict.fromkeys(videos))
-    cache = Path(args.cache) if args.cache else root / DEFAULT_CACHE_NAME
-    report = index_videos(videos, cache, workers=args.workers, progress=not args.no_progress)
-    print(format_report(report, args.list))
-    if args.frames:
-        frames_root = Path(args.frames)
-        frames_root = frames_root if frames_root.is_absolute() else root / frames_root
-        good = [v.path for v in report.videos if v.ok]
-        ex = extract_all(good, video_root, frames_root, args.short_side, args.quality, args.workers,
-                         not args.no_progress)
-        print(f"frames: {ex.written} folders written ({ex.frames} frames), {ex.skipped} already done, "
-              f"{len(ex.failed)} failed, in {ex.seconds:.1f} s -> {frames_root}")
-        for err in ex.failed[: args.list]:
-            print(f"  failed: {err}")
-        if ex.failed and args.strict:
-            return 1
-    return 1 if args.strict and report.problems else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,7 +15,7 @@ import numpy as np
 
 __all__ = [
     "ClipSampler",
-    "DenseClipSampler",
+    "MultiClipSampler",
     "RandomClipSampler",
     "SegmentSampler",
     "SequenceClipSampler",
@@ -103,22 +103,6 @@ class UniformClipSampler(_StridedClips):
         return self._clips(starts, num_video_frames)
 
 
-class DenseClipSampler(_StridedClips):
-    """Every clip whose start is a multiple of ``step`` (default: back-to-back clips), e.g. C3D feature
-    extraction with 16-frame clips and ``step=8``. Output ``(num_clips, num_frames)``, ``num_clips`` depending
-    on the video length (at least one, padded when the video is shorter than a clip)."""
-
-    def __init__(self, num_frames: int, stride: int = 1, step: int | None = None, pad: str = "loop") -> None:
-        super().__init__(num_frames, stride, pad)
-        self.step = self.span if step is None else int(step)
-        _check_positive(step=self.step)
-        self.num_views = -1  # varies per video
-
-    def __call__(self, num_video_frames: int, rng: np.random.Generator | None = None) -> np.ndarray:
-        max_start = max(0, num_video_frames - self.span)
-        return self._clips(np.arange(0, max_start + 1, self.step), num_video_frames)
-
-
 class SegmentSampler(ClipSampler):
     """TSN-style: split the video into ``num_segments`` equal segments and take ``frames_per_segment``
     consecutive frames from each, at a random position (``random=True``, training) or the segment centre
@@ -172,3 +156,51 @@ class SequenceClipSampler(ClipSampler):
             start = max_start // 2
         idx = start + np.arange(self.clip_len, dtype=np.int64) * self.stride
         return pad_indices(idx[None, :], num_video_frames, self.pad)
+
+
+class MultiClipSampler(ClipSampler):
+    """``num_clips`` clips of ``clip_len`` frames spread over the whole video, each with its own temporal
+    stride (the multi-clip, varying-stride sampling of Feichtenhofer et al. 2016's conv fusion).
+
+    The video is split into ``num_clips`` equal segments and clip ``k`` is centred in segment ``k``.
+    Training (``random=True``): each clip draws its stride uniformly from ``strides = (low, high)`` (inclusive)
+    and its centre uniformly inside its segment. Testing: every clip uses the middle stride
+    ``(low + high) // 2`` and sits at its segment's centre, so the clips are evenly spaced. A clip reaching past
+    either end is shifted back inside; in a video too short for a stride the clip takes the largest stride that
+    fits (at least 1), and a video shorter than ``clip_len`` frames is padded (``pad``).
+    Output ``(1, num_clips * clip_len)``, clip-major, the layout of :class:`SequenceClipSampler`: models that
+    read back-to-back clips (``cnn_lstm``) split it the same way.
+    """
+
+    def __init__(
+        self, num_clips: int, clip_len: int, strides: tuple[int, int] = (5, 15), random: bool = True, pad: str = "loop"
+    ) -> None:
+        _check_positive(num_clips=num_clips, clip_len=clip_len, min_stride=strides[0])
+        if pad not in _PAD_MODES:
+            raise ValueError(f"pad must be one of {_PAD_MODES}, got {pad!r}")
+        low, high = int(strides[0]), int(strides[1])
+        if high < low:
+            raise ValueError(f"strides must be (low, high) with low <= high, got {tuple(strides)}")
+        self.num_clips, self.frames_per_clip, self.strides = int(num_clips), int(clip_len), (low, high)
+        self.random, self.pad = bool(random), pad
+        self.clip_len = self.num_clips * self.frames_per_clip
+
+    def __call__(self, num_video_frames: int, rng: np.random.Generator | None = None) -> np.ndarray:
+        if num_video_frames < 1:
+            raise ValueError(f"a video needs at least one frame to sample from, got {num_video_frames}")
+        k, n = self.num_clips, self.frames_per_clip
+        bounds = np.linspace(0, num_video_frames, k + 1)
+        if self.random:
+            if rng is None:
+                raise ValueError("MultiClipSampler(random=True) needs an rng")
+            strides = rng.integers(self.strides[0], self.strides[1] + 1, size=k)
+            centres = bounds[:-1] + rng.random(k) * (bounds[1:] - bounds[:-1])
+        else:
+            strides = np.full(k, sum(self.strides) // 2)
+            centres = (bounds[:-1] + bounds[1:]) / 2
+        if n > 1:
+            strides = np.minimum(strides, max(1, (num_video_frames - 1) // (n - 1)))
+        spans = (n - 1) * strides + 1
+        starts = np.clip(np.floor(centres - spans / 2), 0, np.maximum(num_video_frames - spans, 0)).astype(np.int64)
+        idx = starts[:, None] + np.arange(n, dtype=np.int64) * strides[:, None].astype(np.int64)
+        return pad_indices(idx.reshape(1, -1), num_video_frames, self.pad)

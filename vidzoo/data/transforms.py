@@ -1,9 +1,13 @@
-"""Clip transforms: uint8 ``(T, H, W, C)`` frames -> float ``(C, T, H, W)`` model input.
+"""Clip transforms: uint8 RGB ``(T, H, W, 3)`` frames and float flow ``(T, H, W, 2)`` fields -> model input.
 
 Built on ``torchvision.transforms.v2.functional`` with ``tv_tensors.Video``, so every op treats all frames of
-a clip alike. Random decisions (crop position, flip) are drawn from an explicit ``np.random.Generator``
-instead of torch's global RNG: one draw per clip, reproducible per sample whatever the number of DataLoader
-workers, and identical after a resume.
+a clip alike. One sample can carry several modalities (``{"rgb": ..., "flow": ...}``, the two-stream input):
+each op draws its random decision once per sample and applies it to every modality, so the RGB and flow
+of a sample share one crop box and one flip. Geometry changes flow *values* as well as positions: resizing
+scales the x/y displacements by the width/height ratios, and a horizontal flip negates x. Normalisation
+applies to RGB only (flow stays in pixel displacements). Random decisions are drawn from an explicit
+``np.random.Generator`` instead of torch's global RNG: reproducible per sample whatever the number of
+DataLoader workers, and identical after a resume.
 
 A horizontal flip can change what a video shows ("move left" becomes "move right"); ``RandomHorizontalFlip``
 takes a label permutation (``flip_map_from_pairs``) and returns the swapped label. Without declared pairs it
@@ -18,7 +22,7 @@ Default normalisation is the Kinetics-400 RGB statistics used by torchvision's v
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -30,6 +34,7 @@ __all__ = [
     "KINETICS_STD",
     "CenterCrop",
     "ClipTransform",
+    "FiveCrop",
     "Normalize",
     "RandomCrop",
     "RandomHorizontalFlip",
@@ -45,11 +50,31 @@ __all__ = [
 KINETICS_MEAN: tuple[float, float, float] = (0.43216, 0.394666, 0.37645)
 KINETICS_STD: tuple[float, float, float] = (0.22803, 0.22145, 0.216989)
 
+#: The modality keys a transform knows: RGB frames and optical-flow fields (channel 0 = x, 1 = y).
+MODALITY_KEYS = ("rgb", "flow")
+
+Videos = dict[str, torch.Tensor]  # modality -> tv_tensors.Video (V, T, C, H, W)
+
+
+def _each(videos: Videos, fn) -> Videos:
+    """``fn(video, key)`` for every modality of a sample, re-wrapped as ``tv_tensors.Video``."""
+    return {k: tv_tensors.wrap(fn(v, k), like=v) for k, v in videos.items()}
+
+
+def _frame_size(videos: Videos) -> tuple[int, int]:
+    """The ``(H, W)`` shared by every modality of a sample (one crop box must fit all of them)."""
+    sizes = {tuple(v.shape[-2:]) for v in videos.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"the modalities of a sample have different frame sizes {sorted(sizes)}; extract the flow "
+                         f"at the video's resolution (vidzoo-extract-flow without --resize) or resize both alike")
+    return sizes.pop()
+
 
 class ClipOp:
-    """One step. Works on a ``tv_tensors.Video`` ``(V, T, C, H, W)`` (V views); ``state`` carries the label."""
+    """One step over a sample's modalities ``{key: tv_tensors.Video (V, T, C, H, W)}``; ``state`` carries the
+    label. Random ops draw once per sample, so all modalities see the same decision."""
 
-    def __call__(self, video: torch.Tensor, rng: np.random.Generator, state: dict) -> torch.Tensor:
+    def __call__(self, videos: Videos, rng: np.random.Generator, state: dict) -> Videos:
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -57,35 +82,52 @@ class ClipOp:
 
 
 class ResizeShortSide(ClipOp):
-    """Resize so the shorter side is ``size`` px (aspect ratio kept, antialiased)."""
+    """Resize so the shorter side is ``size`` px (aspect ratio kept, antialiased); flow displacements are
+    scaled by the same factors (x by the width ratio, y by the height ratio)."""
 
     def __init__(self, size: int) -> None:
         self.size = int(size)
 
-    def __call__(self, video, rng, state):
-        if min(video.shape[-2:]) == self.size:
+    def _one(self, video: torch.Tensor, key: str) -> torch.Tensor:
+        h, w = video.shape[-2:]
+        if min(h, w) == self.size:
             return video
-        return F.resize(video, [self.size], antialias=True)
+        out = F.resize(video, [self.size], antialias=True)
+        if key == "flow":
+            scale = torch.tensor([out.shape[-1] / w, out.shape[-2] / h], dtype=out.dtype).view(2, 1, 1)
+            out = out * scale
+        return out
+
+    def __call__(self, videos, rng, state):
+        return _each(videos, self._one)
 
 
-def _check_fits(video: torch.Tensor, size: int) -> None:
-    h, w = video.shape[-2:]
+def _check_fits(size_hw: tuple[int, int], size: int) -> None:
+    h, w = size_hw
     if h < size or w < size:
         raise ValueError(f"crop size {size} is larger than the frames ({h}x{w}); resize the short side to >= {size}")
 
 
+def _hflip(video: torch.Tensor, key: str) -> torch.Tensor:
+    """Mirror left-right; flow x displacements change sign."""
+    out = F.horizontal_flip(video)
+    if key == "flow":
+        out = out * torch.tensor([-1.0, 1.0], dtype=out.dtype).view(2, 1, 1)
+    return out
+
+
 class RandomCrop(ClipOp):
-    """A ``size`` x ``size`` crop at a random position, the same for all frames and views."""
+    """A ``size`` x ``size`` crop at a random position, the same for all frames, views and modalities."""
 
     def __init__(self, size: int) -> None:
         self.size = int(size)
 
-    def __call__(self, video, rng, state):
-        _check_fits(video, self.size)
-        h, w = video.shape[-2:]
+    def __call__(self, videos, rng, state):
+        h, w = _frame_size(videos)
+        _check_fits((h, w), self.size)
         top = int(rng.integers(0, h - self.size + 1))
         left = int(rng.integers(0, w - self.size + 1))
-        return F.crop(video, top, left, self.size, self.size)
+        return _each(videos, lambda v, k: F.crop(v, top, left, self.size, self.size))
 
 
 class CenterCrop(ClipOp):
@@ -94,9 +136,21 @@ class CenterCrop(ClipOp):
     def __init__(self, size: int) -> None:
         self.size = int(size)
 
-    def __call__(self, video, rng, state):
-        _check_fits(video, self.size)
-        return F.center_crop(video, [self.size, self.size])
+    def __call__(self, videos, rng, state):
+        _check_fits(_frame_size(videos), self.size)
+        return _each(videos, lambda v, k: F.center_crop(v, [self.size, self.size]))
+
+
+def _crops(videos: Videos, boxes: list[tuple[int, int]], size: int, mirror: bool = False) -> Videos:
+    """Views multiply: ``(V, ...)`` -> ``(V * len(boxes) [* 2], ...)``, clip-major (clip 0's crops first)."""
+
+    def one(video: torch.Tensor, key: str) -> torch.Tensor:
+        crops = [F.crop(video, y, x, size, size) for y, x in boxes]
+        if mirror:
+            crops += [_hflip(c, key) for c in crops]
+        return torch.stack(crops, dim=1).flatten(0, 1)  # (V, n, T, C, s, s) -> (V * n, ...)
+
+    return _each(videos, one)
 
 
 class ThreeCrop(ClipOp):
@@ -106,20 +160,34 @@ class ThreeCrop(ClipOp):
     def __init__(self, size: int) -> None:
         self.size = int(size)
 
-    def __call__(self, video, rng, state):
-        _check_fits(video, self.size)
-        h, w = video.shape[-2:]
+    def __call__(self, videos, rng, state):
+        h, w = _frame_size(videos)
+        _check_fits((h, w), self.size)
         s = self.size
         if w >= h:
             boxes = [((h - s) // 2, x) for x in (0, (w - s) // 2, w - s)]
         else:
             boxes = [(y, (w - s) // 2) for y in (0, (h - s) // 2, h - s)]
-        crops = torch.stack([F.crop(video, y, x, s, s) for y, x in boxes], dim=1)  # (V, 3, T, C, s, s)
-        return tv_tensors.wrap(crops.flatten(0, 1), like=video)
+        return _crops(videos, boxes, s)
+
+
+class FiveCrop(ClipOp):
+    """The four corner crops and the centre crop; with ``mirror`` also their mirror images (ten crops, the
+    test views of the two-stream papers). ``(V, ...)`` -> ``(5V, ...)`` or ``(10V, ...)``, clip-major."""
+
+    def __init__(self, size: int, mirror: bool = False) -> None:
+        self.size, self.mirror = int(size), bool(mirror)
+
+    def __call__(self, videos, rng, state):
+        h, w = _frame_size(videos)
+        _check_fits((h, w), self.size)
+        s = self.size
+        boxes = [(0, 0), (0, w - s), (h - s, 0), (h - s, w - s), ((h - s) // 2, (w - s) // 2)]
+        return _crops(videos, boxes, s, self.mirror)
 
 
 class RandomHorizontalFlip(ClipOp):
-    """Mirror left-right with probability ``p``; a flipped label becomes ``flip_map[label]``.
+    """Mirror left-right with probability ``p`` (flow x negated); a flipped label becomes ``flip_map[label]``.
 
     ``flip_map`` is a permutation of class indices (see ``flip_map_from_pairs``); ``None`` keeps labels.
     """
@@ -128,13 +196,13 @@ class RandomHorizontalFlip(ClipOp):
         self.p = float(p)
         self.flip_map = None if flip_map is None else [int(c) for c in flip_map]
 
-    def __call__(self, video, rng, state):
+    def __call__(self, videos, rng, state):
         if rng.random() >= self.p:
-            return video
+            return videos
         state["flipped"] = True
         if self.flip_map is not None and state.get("label") is not None:
             state["label"] = self.flip_map[state["label"]]
-        return F.horizontal_flip(video)
+        return _each(videos, _hflip)
 
 
 class RandomTimeReversal(ClipOp):
@@ -142,67 +210,92 @@ class RandomTimeReversal(ClipOp):
 
     ``reverse_map`` is a permutation of class indices (``flip_map_from_pairs(classes, reverse_pairs)``). On
     datasets whose classes differ only in the direction of a motion, reversed clips are pairs of examples that
-    differ only in frame order, so a model cannot reach a low loss without using that order.
+    differ only in frame order, so a model cannot reach a low loss without using that order. RGB only (a
+    reversed flow stack would also need its fields negated).
     """
 
     def __init__(self, p: float, reverse_map: Sequence[int]) -> None:
         self.p = float(p)
         self.reverse_map = [int(c) for c in reverse_map]
 
-    def __call__(self, video, rng, state):
+    def __call__(self, videos, rng, state):
+        if "flow" in videos:
+            raise ValueError("RandomTimeReversal supports RGB clips only")
         if rng.random() >= self.p:
-            return video
+            return videos
         state["reversed"] = True
         if state.get("label") is not None:
             state["label"] = self.reverse_map[state["label"]]
-        return tv_tensors.wrap(video.flip(1), like=video)  # (V, T, C, H, W): time is dim 1
+        return _each(videos, lambda v, k: v.flip(1))  # (V, T, C, H, W): time is dim 1
 
 
 class Normalize(ClipOp):
-    """uint8 -> float32 in [0, 1], then ``(x - mean) / std`` per channel."""
+    """RGB: uint8 -> float32 in [0, 1], then ``(x - mean) / std`` per channel. Flow passes unchanged."""
 
     def __init__(self, mean: Sequence[float] = KINETICS_MEAN, std: Sequence[float] = KINETICS_STD) -> None:
         self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
 
-    def __call__(self, video, rng, state):
+    def _one(self, video: torch.Tensor, key: str) -> torch.Tensor:
+        if key != "rgb":
+            return video
         video = F.to_dtype(video, torch.float32, scale=True)
         return F.normalize(video, mean=self.mean, std=self.std)
 
+    def __call__(self, videos, rng, state):
+        return _each(videos, self._one)
+
+
+def _as_video(clip: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """``(T, H, W, C)`` or ``(V, T, H, W, C)`` -> ``tv_tensors.Video (V, T, C, H, W)`` and whether it was one clip."""
+    x = torch.from_numpy(np.ascontiguousarray(clip)) if isinstance(clip, np.ndarray) else clip
+    single = x.ndim == 4
+    if single:
+        x = x[None]
+    if x.ndim != 5:
+        raise ValueError(f"expected a clip (T, H, W, C) or views (V, T, H, W, C), got shape {tuple(x.shape)}")
+    return tv_tensors.Video(x.permute(0, 1, 4, 2, 3)), single
+
 
 class ClipTransform:
-    """Apply ``ops`` in order to a clip and lay it out for the model.
+    """Apply ``ops`` in order to a sample and lay it out for the model.
 
-    Input: uint8 ``(T, H, W, C)`` (one clip) or ``(V, T, H, W, C)`` (V views), numpy or torch.
-    Output: ``(C, T, H, W)`` for one clip, else ``(V', C, T, H, W)`` (``V'`` = V times the crops per clip).
-    Float when the ops end with ``Normalize``; uint8 if they do not (normalise later, e.g. on the GPU with
-    ``normalize_batch``).
+    Input: one clip ``(T, H, W, C)`` or ``V`` views ``(V, T, H, W, C)``, numpy or torch (uint8 RGB), or a
+    mapping ``{"rgb": ..., "flow": ...}`` of such arrays (flow: float32 ``C = 2`` displacements in pixels).
+    Output: ``(C, T, H, W)`` for one clip, else ``(V', C, T, H, W)`` (``V'`` = V times the crops per clip); a
+    mapping in gives a mapping out, key by key. RGB is float when the ops end with ``Normalize``, uint8 if
+    they do not (normalise later, e.g. on the GPU with ``normalize_batch``).
     """
 
     def __init__(self, ops: Iterable[ClipOp]) -> None:
         self.ops = list(ops)
 
-    def __call__(self, clip: np.ndarray | torch.Tensor, rng: np.random.Generator | None = None) -> torch.Tensor:
+    def __call__(self, clip, rng: np.random.Generator | None = None):
         return self.apply(clip, rng)[0]
 
     def apply(
-        self, clip: np.ndarray | torch.Tensor, rng: np.random.Generator | None = None, label: int | None = None
-    ) -> tuple[torch.Tensor, int | None]:
+        self,
+        clip: np.ndarray | torch.Tensor | Mapping[str, np.ndarray | torch.Tensor],
+        rng: np.random.Generator | None = None,
+        label: int | None = None,
+    ) -> tuple[torch.Tensor | dict[str, torch.Tensor], int | None]:
         """Transform ``clip`` and return it with ``label`` as changed by the ops (flips)."""
-        x = torch.from_numpy(np.ascontiguousarray(clip)) if isinstance(clip, np.ndarray) else clip
-        single = x.ndim == 4
-        if single:
-            x = x[None]
-        if x.ndim != 5:
-            raise ValueError(f"expected a clip (T, H, W, C) or views (V, T, H, W, C), got shape {tuple(x.shape)}")
-        video = tv_tensors.Video(x.permute(0, 1, 4, 2, 3))  # (V, T, C, H, W)
+        many = isinstance(clip, Mapping)
+        parts = dict(clip) if many else {"rgb": clip}
+        unknown = sorted(set(parts) - set(MODALITY_KEYS))
+        if unknown:
+            raise ValueError(f"unknown modality {unknown[0]!r}; a sample holds {' and/or '.join(MODALITY_KEYS)}")
+        videos, single = {}, True
+        for key, value in parts.items():
+            videos[key], single = _as_video(value)
         rng = np.random.default_rng() if rng is None else rng
         state: dict = {"label": label}
         for op in self.ops:
-            video = op(video, rng, state)
-        out = video.as_subclass(torch.Tensor).permute(0, 2, 1, 3, 4).contiguous()  # (V, C, T, H, W)
-        if single and out.shape[0] == 1:
-            out = out[0]
-        return out, state["label"]
+            videos = op(videos, rng, state)
+        out = {}
+        for key, video in videos.items():
+            x = video.as_subclass(torch.Tensor).permute(0, 2, 1, 3, 4).contiguous()  # (V, C, T, H, W)
+            out[key] = x[0] if single and x.shape[0] == 1 else x
+        return (out if many else out["rgb"]), state["label"]
 
     def __repr__(self) -> str:
         return f"ClipTransform({self.ops!r})"
@@ -258,10 +351,14 @@ def eval_transform(
     std: Sequence[float] = KINETICS_STD,
     output_uint8: bool = False,
 ) -> ClipTransform:
-    """Testing: resize short side -> centre crop (``num_crops=1``) or three crops (``num_crops=3``) -> normalise."""
-    if num_crops not in (1, 3):
-        raise ValueError(f"num_crops must be 1 (centre) or 3 (three-crop), got {num_crops}")
-    ops: list[ClipOp] = [ResizeShortSide(resize), CenterCrop(crop_size) if num_crops == 1 else ThreeCrop(crop_size)]
+    """Testing: resize short side -> centre crop (``num_crops=1``), three crops along the long side (3), the
+    corners and centre (5) or those and their mirror images (10) -> normalise."""
+    crops: dict[int, ClipOp] = {1: CenterCrop(crop_size), 3: ThreeCrop(crop_size), 5: FiveCrop(crop_size),
+                                10: FiveCrop(crop_size, mirror=True)}
+    if num_crops not in crops:
+        raise ValueError(f"num_crops must be 1 (centre), 3 (three-crop), 5 or 10 (corners + centre [+ mirrored]), "
+                         f"got {num_crops}")
+    ops: list[ClipOp] = [ResizeShortSide(resize), crops[num_crops]]
     if not output_uint8:
         ops.append(Normalize(mean, std))
     return ClipTransform(ops)

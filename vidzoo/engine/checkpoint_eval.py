@@ -50,7 +50,7 @@ def evaluate_checkpoint(
     progress: Any = True,
 ) -> dict:
     """Evaluate ``checkpoint`` on the test split its training config names (overridable by ``data.*``)."""
-    from vidzoo.data.loader import build_loader
+    from vidzoo.data.dataloader import build_loader
     from vidzoo.validation import check_views
 
     ckpt_dir = ckpt.resolve_checkpoint(checkpoint, which)

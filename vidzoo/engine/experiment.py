@@ -82,16 +82,7 @@ def datasets_from_config(d: Any, root: str | None, *, seed: int, normalize: bool
     """``build_datasets`` called with the ``data`` config section (a DataBundle)."""
     from vidzoo.data.builder import build_datasets
 
-    return build_datasets(
-        source=d.source, root=root, split=d.split, num_frames=d.num_frames, stride=d.stride, resize=d.resize,
-        crop_size=d.crop_size, test_clips=d.test_clips, test_crops=d.test_crops, decoder=d.decoder,
-        sampler=d.sampler, seq_clips=d.seq_clips, modality=d.modality, flow_root=d.flow_root,
-        flow_length=d.flow_length, skip_missing=d.skip_missing, seed=seed, normalize=normalize,
-        synthetic_kwargs=synthetic_kwargs(d.synthetic),
-        time_reversal=getattr(d, "time_reversal", False),  # absent from configs saved before the option existed
-        allow_overlap=getattr(d, "allow_overlap", False),
-        **dict(d.extra),
-    )
+    return build_datasets(d, root=root, seed=seed, normalize=normalize)
 
 
 def build_model_from_config(name: str, kwargs: dict[str, Any], num_classes: int) -> torch.nn.Module:
@@ -167,7 +158,7 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
 
     Nothing is written into ``trainer.output_dir`` here: the trainer creates it when training starts.
     """
-    from vidzoo.data.loader import build_loader
+    from vidzoo.data.dataloader import build_loader
 
     d, t = cfg.data, cfg.trainer
     check_output_dir(t.output_dir, "trainer.output_dir")

@@ -291,12 +291,11 @@ def extract_dataset(
     *,
     workers: int = 1,
     progress: bool = True,
-    max_videos: int | None = None,
 ) -> ExtractionSummary:
     """Extract flow for ``videos`` (paths under ``video_root``) into ``flow_root``.
 
     ``workers=0`` runs in this process; ``workers>=1`` uses that many processes. Finished videos
-    are skipped. ``max_videos`` stops after that many new videos (used to simulate a killed run).
+    are skipped, so a killed run resumes where it stopped.
     """
     from tqdm import tqdm
 
@@ -309,8 +308,6 @@ def extract_dataset(
             summary.skipped += 1
         else:
             jobs.append((str(video), str(out_dir), options))
-    if max_videos is not None:
-        jobs = jobs[:max_videos]
     start = time.perf_counter()
     bar = tqdm(total=len(jobs), unit="video", disable=not progress, dynamic_ncols=True, desc=options.algorithm,
                mininterval=0.5)
@@ -364,7 +361,6 @@ def build_parser() -> OneLineArgumentParser:
     p.add_argument("--dump-rgb", action="store_true", help="also store RGB frames as img_00001.jpg")
     p.add_argument("--workers", type=int, default=1, help="processes (0 = run in this process)")
     p.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/N: process only shard i (0-based) of N")
-    p.add_argument("--max-videos", type=int, default=None, help="stop after this many newly extracted videos")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -384,7 +380,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = extract_dataset(
             videos, args.video_root, args.flow_root, options,
-            workers=args.workers, progress=not args.no_progress, max_videos=args.max_videos,
+            workers=args.workers, progress=not args.no_progress,
         )
     except FlowExtractionError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

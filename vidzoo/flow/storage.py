@@ -8,7 +8,7 @@ Layout, for a video ``<video_root>/<Class>/<name>.avi`` and a flow root ``F``::
     F/<Class>/<name>/meta.json          written last; its presence marks the video as finished
 
 File number ``k`` (1-based) holds the flow of the frame pair ``(k-1, k)``; flow index ``i``
-(0-based, what :class:`vidzoo.flow.stacks.FlowStackDecoder` takes) is file ``i + 1``.
+(0-based, what :class:`vidzoo.data.decoding.flow.FlowStackDecoder` takes) is file ``i + 1``.
 
 Quantisation (the same mapping as the widely used ``denseflow`` tool, so pre-extracted
 datasets read back correctly): a displacement ``v`` in pixels is clipped to

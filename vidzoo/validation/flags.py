@@ -23,7 +23,6 @@ FLOW_FLAG_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "resize": _optional(int_at_least(8)),
     "bound": number_in(0, low_open=True),
     "workers": NON_NEGATIVE_INT,
-    "max_videos": _optional(POSITIVE_INT),
 }
 
 #: ``vidzoo-prepare-dataset`` flags (argparse dest -> rule).

@@ -8,13 +8,13 @@ from typing import Any
 from vidzoo.errors import ConfigValueError
 
 MODALITIES = ("rgb", "flow", "rgb+flow")
-SAMPLERS = ("random", "segment", "sequence")
+SAMPLERS = ("random", "segment", "sequence", "multiclip")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-#: ``data.test_crops`` per ``data.modality``: the RGB clip path takes a centre or three crops, the flow path
-#: (flow, rgb+flow) also the five and ten crops (corners, centre, and their flips) of the two-stream papers.
-TEST_CROPS = {"rgb": (1, 3), "flow": (1, 3, 5, 10), "rgb+flow": (1, 3, 5, 10)}
+#: ``data.test_crops`` per ``data.modality``: one pipeline for every modality cuts a centre crop, three crops,
+#: or the five and ten crops (corners, centre, and their flips) of the two-stream papers.
+TEST_CROPS = {"rgb": (1, 3, 5, 10), "flow": (1, 3, 5, 10), "rgb+flow": (1, 3, 5, 10)}
 CHECKPOINT_CHOICES = ("best", "last")
 #: The trainer preset that only makes sense with a GPU (bf16, channels_last_3d, torch.compile).
 GPU_PRESET = "gpu_fast"
@@ -74,9 +74,11 @@ VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "data.resize": POSITIVE_INT,
     "data.crop_size": POSITIVE_INT,
     "data.test_clips": POSITIVE_INT,
-    "data.test_crops": ((lambda v: is_int(v) and v in (1, 3, 5, 10)), "1, 3, 5 or 10 (5 and 10: flow modalities)"),
+    "data.test_crops": ((lambda v: is_int(v) and v in (1, 3, 5, 10)), "1, 3, 5 or 10"),
     "data.flow_length": POSITIVE_INT,
     "data.seq_clips": POSITIVE_INT,
+    "data.clip_strides": ((lambda v: len(v) == 2 and all(is_int(x) and x >= 1 for x in v) and v[0] <= v[1]),
+                          "two integers [min, max], 1 <= min <= max"),
     "data.batch_size": POSITIVE_INT,
     "data.num_workers": NON_NEGATIVE_INT,
     "data.prefetch_factor": POSITIVE_INT,

@@ -58,8 +58,8 @@ BACKEND_MODULES: dict[str, str] = {
     "decord": "vidzoo.data.decoding.decord",
     "torchcodec": "vidzoo.data.decoding.torchcodec",
     "frames": "vidzoo.data.decoding.frames",
-    "flow": "vidzoo.flow.stacks",
-    "flow_frames": "vidzoo.flow.stacks",
+    "flow": "vidzoo.data.decoding.flow",
+    "flow_frames": "vidzoo.data.decoding.flow",
 }
 
 _REGISTRY: dict[str, Callable[..., Decoder]] = {}
