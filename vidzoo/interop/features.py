@@ -167,11 +167,10 @@ def extract_features(
     video_root: str | Path,
     out_root: str | Path,
     options: FeatureOptions = FeatureOptions(),
-    max_videos: int | None = None,
 ) -> FeatureSummary:
     """Write one feature vector per video of ``videos`` (paths under ``video_root``) into ``out_root``.
 
-    Finished videos are skipped; ``max_videos`` stops after that many new ones.
+    Finished videos (their ``.npy`` exists) are skipped, so a run that was stopped resumes where it stopped.
     """
     from tqdm import tqdm
 
@@ -191,7 +190,6 @@ def extract_features(
             summary.skipped += 1
         else:
             todo.append((Path(video), target))
-    todo = todo[:max_videos] if max_videos is not None else todo
     start = time.perf_counter()
     with LayerTap(model, options.layer) as tap:
         _check_manifest(out_root, manifest)
