@@ -195,3 +195,16 @@ def test_mixup_blends_with_reversed_batch_and_smoothing_only_without_mixing():
     assert plain is clips
     assert torch.allclose(smoothed, smooth_one_hot(y, 4, 0.2))
     assert torch.allclose(smoothed.max(1).values, torch.full((6,), 0.85))
+
+
+def test_soft_targets_feed_cross_entropy():
+    """``nn.CrossEntropyLoss`` takes the (B, K) probabilities as they are: -sum(soft * log_softmax) per clip."""
+    clips, y = _batch()
+    _, soft = mix_batch(clips, y, 4, torch.Generator().manual_seed(1), label_smoothing=0.1)
+    logits = torch.randn(6, 4, generator=torch.Generator().manual_seed(2))
+    loss = torch.nn.CrossEntropyLoss()(logits, soft)
+    assert torch.allclose(loss, -(soft * logits.log_softmax(1)).sum(1).mean())
+    # without mixing, smoothing in mix_batch equals the loss's own label_smoothing
+    _, plain = mix_batch(clips, y, 4, torch.Generator().manual_seed(1), prob=0.0, label_smoothing=0.1)
+    assert torch.allclose(torch.nn.CrossEntropyLoss()(logits, plain),
+                          torch.nn.CrossEntropyLoss(label_smoothing=0.1)(logits, y))
