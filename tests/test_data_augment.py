@@ -56,7 +56,8 @@ def test_crop_same_box_every_frame_and_flow(op):
     assert torch.equal(out_rgb, resized_crop(rgb, box))
     assert torch.allclose(out_flow, resized_crop(flow, box))
     left, top = out_flow[0, 0, 0, 0], out_flow[1, 0, 0, 0]  # ramp value at the output's top-left ~ box corner
-    assert abs(float(left) - box.left) < box.width / op.size[1] + 1 and abs(float(top) - box.top) < box.height / op.size[0] + 1
+    assert abs(float(left) - box.left) < box.width / op.size[1] + 1
+    assert abs(float(top) - box.top) < box.height / op.size[0] + 1
 
 
 @pytest.mark.parametrize("op", CROPS, ids=repr)
@@ -98,7 +99,8 @@ def test_multiscale_crop_follows_tsn_grid():
         assert box.size == (112, 112)
     assert len(seen_sizes) == 10  # 4 + 3 + 3 pairs at most one scale step apart
     assert len(seen_pos) == 5
-    assert len(op.positions(h, w, 96, 96)) == 5 and len(MultiScaleCrop(112, more_fix_crop=True).positions(h, w, 96, 96)) == 13
+    assert len(op.positions(h, w, 96, 96)) == 5
+    assert len(MultiScaleCrop(112, more_fix_crop=True).positions(h, w, 96, 96)) == 13
 
 
 def test_multiscale_crop_snaps_near_output_size():

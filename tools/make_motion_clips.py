@@ -52,7 +52,8 @@ def _source_frames() -> list[np.ndarray]:
             s = c.streams.video[0]
             scale = SOURCE_SHORT_SIDE / min(s.height, s.width)
             w, h = int(round(s.width * scale)), int(round(s.height * scale))
-            out.append(np.stack([f.reformat(width=w, height=h, format="rgb24").to_ndarray() for f in c.decode(video=0)]))
+            frames = [f.reformat(width=w, height=h, format="rgb24").to_ndarray() for f in c.decode(video=0)]
+            out.append(np.stack(frames))
     return out
 
 
