@@ -113,7 +113,8 @@ class MultiScaleCrop(_SpatialCrop):
 
     Crop sides are ``scales`` x the short side, a side within 3 px of the output size snaps to it; height and
     width scales are drawn as a pair at most ``max_distort`` steps apart (aspect jitter); the crop sits at one of 5
-    fixed positions (4 corners + centre; ``more_fix_crop`` adds TSN's 8 more: edge centres and quarter points);
+    fixed positions (4 corners + centre; ``more_fix_crop`` adds the 8 more of TSN's PyTorch code, where it is on by
+    default: edge centres and quarter points);
     then it is resized to ``size`` (an int for square output, or ``(H, W)``).
     """
 
