@@ -111,6 +111,8 @@ CASES = [
     ("tools/benchmark.py", ["flow", "--pairs", "x"], "--pairs"),
     ("tools/model_card.py", ["--models", "c3d_small"], "--models needs --train"),
     ("tools/make_real_clips.py", ["{file}"], "not an empty folder"),
+    ("tools/make_motion_clips.py", ["{file}"], "not an empty folder"),
+    ("tools/make_motion_clips.py", ["{missing}", "--classes", "CameraSpin"], "CameraSpin"),
     # evaluation of tracking, streaming, weights import / export / features
     ("vidzoo-eval-tracking", ["gt={missing}", "pred={missing}"], "gt="),
     ("tools/eval_tracking.py", ["pred={file}"], "gt=PATH"),
