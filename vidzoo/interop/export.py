@@ -28,6 +28,10 @@ from vidzoo.models.registry import get_model_info
 MIN_OPSET = 17
 #: Registered families the TorchScript ONNX exporter cannot express, and why (a test keeps this list true).
 NOT_EXPORTABLE = {
+    "conv_grbm": "adaptive pooling of the feature maps after a batch-dependent reshape (frame pairs), whose input "
+                 "size the exporter cannot see",
+    "isa": "adaptive pooling of the feature maps after a batch-dependent reshape (video blocks), whose input size "
+           "the exporter cannot see",
     "cnn_lstm": "adaptive pooling whose output size follows the traced time axis (aten::adaptive_avg_pool3d "
                 "with a non-constant output_size)",
     "fstcn": "adaptive pooling after a batch-dependent reshape, whose input size the exporter cannot see",

@@ -22,7 +22,7 @@ Training, as in the paper or end to end:
   ``cnn_lstm_encoder[_small]`` (the encoder plus a linear head, a plain 3D CNN clip classifier) first, then
   ``cnn_lstm[_small]`` with ``encoder_weights`` = that run's state dict: the encoder is frozen and only the
   LSTM and its classifier learn, on the encoder's fixed features. The engine reads the stage-1 run folder
-  named by ``model.kwargs.encoder_weights`` and passes its tensors; keys may carry an ``encoder.`` prefix
+  named by ``+model.kwargs.encoder_weights`` and passes its tensors; keys may carry an ``encoder.`` prefix
   (a vidzoo checkpoint of either model) or none (a bare encoder state dict).
 * end to end: no ``encoder_weights`` (from scratch), or ``freeze_encoder=False`` to fine-tune the
   pre-trained encoder together with the LSTM.
