@@ -90,9 +90,10 @@ def check_joint(data: Any) -> list[Any]:
         if not Path(root).expanduser().is_dir():
             raise ConfigValueError(f"{key}.root={root} is not a directory; point it at the {source} dataset folder")
         place = (source, str(Path(root).expanduser()))
-        if place in seen or (source in _NAMED and source in [s for s, _ in seen]):
+        if place[1] in [r for _, r in seen] or (source in _NAMED and source in [s for s, _ in seen]):
             raise ConfigValueError(f"{key}.source={source} is already a dataset of this run (data.source="
-                                   f"{data.source}); a joint dataset must be another one: change {key}.source")
+                                   f"{data.source}, same source or folder); a joint dataset must be another one: "
+                                   f"change {key}.source or {key}.root")
         seen.append(place)
         if entry.modality not in ("", None, data.modality):
             raise ConfigValueError(f"{key}.modality={entry.modality} differs from data.modality={data.modality}: "
