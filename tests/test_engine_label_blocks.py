@@ -104,3 +104,26 @@ def test_joint_train_set_moves_labels_into_blocks():
     assert first.epoch == second.epoch == 4
     with pytest.raises(IndexError):
         joint[5]
+
+
+def _meta(blocks: list[dict], num_classes: int = 5, names: int = 3) -> dict:
+    return {"model": {"name": "c3d_small", "num_classes": num_classes, "kwargs": {}},
+            "class_names": list("abcde")[:names], "preprocessing": {"label_blocks": blocks}}
+
+
+def test_checkpoint_label_blocks_are_checked_against_num_classes():
+    from vidzoo.engine.ckpt_meta import check_model_spec
+    from vidzoo.errors import CheckpointError
+
+    good = [{"source": "ucf101", "start": 0, "stop": 3, "classes": list("abc")},
+            {"source": "hmdb51", "start": 3, "stop": 5, "classes": list("de")}]
+    assert check_model_spec(_meta(good), "meta.json")[1] == 5  # three primary names for five outputs
+    with pytest.raises(CheckpointError, match="'class_names' must be a list of 3"):
+        check_model_spec(_meta(good, names=5), "meta.json")
+    with pytest.raises(CheckpointError, match="ends at class 5, not at model.num_classes=6"):
+        check_model_spec(_meta(good, num_classes=6), "meta.json")
+    gap = [good[0], {**good[1], "start": 4}]
+    with pytest.raises(CheckpointError, match=r"label_blocks\[1\]"):
+        check_model_spec(_meta(gap), "meta.json")
+    with pytest.raises(CheckpointError, match=r"label_blocks\[0\]"):
+        check_model_spec(_meta([{**good[0], "classes": ["a"]}, good[1]]), "meta.json")
