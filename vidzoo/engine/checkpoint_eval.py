@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from omegaconf import open_dict
 
 from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.evaluation import predict, report_from_predictions
@@ -68,7 +69,8 @@ def evaluate_checkpoint(
     check_views(d)  # the data.* overrides against the stored crop size and modality
     model, class_names, prep = load_model(ckpt_dir, device=dev)
     model = primary_block(model, prep)  # a multi-task model is scored in its primary dataset's classes
-    d.joint = []  # the training-only datasets of a multi-task run are not read
+    with open_dict(d):
+        d.joint = []  # the training-only datasets of a multi-task run (data.joint) are not read
     bundle = datasets_from_config(d, _data_root(d, data_overrides), seed=cfg.trainer.seed, normalize=True)
     if list(bundle.class_names) != class_names:
         raise ckpt.CheckpointError(

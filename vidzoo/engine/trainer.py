@@ -259,7 +259,8 @@ class Trainer:
         }
 
     def evaluate(self) -> dict:
-        pred = predict(primary_block(self.raw_model, self.meta.get("preprocessing")), self.val_loader, self.prepare, autocast=self.autocast,
+        model = primary_block(self.raw_model, self.meta.get("preprocessing"))  # the primary dataset's classes
+        pred = predict(model, self.val_loader, self.prepare, autocast=self.autocast,
                        dist_info=self.dist, progress=self.s.progress)
         return report_from_predictions(pred, self.class_names)
 
