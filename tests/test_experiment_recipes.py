@@ -42,24 +42,38 @@ def test_recipe_composes_and_runs_two_steps(tmp_path, trees, name):
     source = name.rsplit("_", 1)[1]
     own = OmegaConf.load(EXPERIMENTS / f"{name}.yaml")
     assert "Paper number" in (EXPERIMENTS / f"{name}.yaml").read_text()  # the header states what it should reach
-    cfg = compose_or_explain([f"experiment={name}", f"data.root={trees[source]}", "trainer.output_dir=unused"])
+    joint = _joint_roots(name, trees)
+    cfg = compose_or_explain([f"experiment={name}", f"data.root={trees[source]}", *joint, "trainer.output_dir=unused"])
     validate_config(cfg)
     assert cfg.data.source == source
     for group in ("model", "data", "optim", "sched", "trainer"):  # the recipe's values win over the defaults
         for key, value in own.get(group, {}).items():
-            if key != "kwargs":
+            if key not in ("kwargs", "joint"):
                 assert cfg[group][key] == value, f"{name}: {group}.{key}"
+    assert [e.source for e in cfg.data.joint] == [e.source for e in own.get("data", {}).get("joint", [])]
     for key, value in own.model.kwargs.items():
         assert cfg.model.kwargs[key] == value, f"{name}: model.kwargs.{key}"
 
     shrink = next(v for k, v in SHRINK.items() if name.startswith(k))
     out = tmp_path / "run"
-    cfg = compose_or_explain([f"experiment={name}", f"data.root={trees[source]}", *TINY, *shrink,
+    cfg = compose_or_explain([f"experiment={name}", f"data.root={trees[source]}", *joint, *TINY, *shrink,
                               f"trainer.output_dir={out}"])
     if cfg.data.modality != "rgb":
         cfg.data.num_frames = min(cfg.data.num_frames, 2)
     else:
         cfg.data.num_frames = 8 if cfg.data.num_frames > 1 else 1
-    report = build_trainer(cfg).fit()
+    trainer = build_trainer(cfg)
+    report = trainer.fit()
     assert report["steps"] == 2
     assert report["num_videos"] > 0 and (out / "report.json").is_file()
+    if joint:  # multi-task: both datasets' training videos, scored in the primary dataset's classes
+        blocks = trainer.meta["preprocessing"]["label_blocks"]
+        assert [b["source"] for b in blocks] == [source, *(e.source for e in cfg.data.joint)]
+        assert report["num_train_videos"] > len(trainer.train_loader.dataset.parts[0][0])
+        assert len(report["confusion_matrix"]) == blocks[0]["stop"] < blocks[-1]["stop"]
+
+
+def _joint_roots(name: str, trees: dict[str, Path]) -> list[str]:
+    """``data.joint.N.root`` overrides pointing a multi-task recipe's other datasets at their generated trees."""
+    joint = OmegaConf.load(EXPERIMENTS / f"{name}.yaml").get("data", {}).get("joint", [])
+    return [f"data.joint.{i}.root={trees[entry.source]}" for i, entry in enumerate(joint)]

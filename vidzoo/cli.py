@@ -10,6 +10,7 @@ process exits with status 2.
 from __future__ import annotations
 
 import difflib
+from dataclasses import fields
 import os
 import sys
 from pathlib import Path
@@ -115,6 +116,19 @@ def explain_override_error(override: str, base_cfg: Any) -> str:
     return f"unknown config key {key!r} in override {override!r}; {hint}"
 
 
+def joint_override_error(override: str, exc: BaseException) -> str | None:
+    """The one-line explanation of a bad ``data.joint`` override (its root cause and the entry's keys), else None."""
+    if not override.lstrip("+~").startswith("data.joint"):
+        return None
+    from vidzoo.config import JointDataConfig
+
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    keys = ", ".join(f.name for f in fields(JointDataConfig))
+    return (f"bad override {override!r}: {str(exc).splitlines()[0]}; data.joint is a list of entries with the keys "
+            f"{keys}, e.g. 'data.joint=[{{source: hmdb51, root: /data/hmdb51}}]'")
+
+
 def compose_or_explain(
     overrides: list[str], prog: str = "vidzoo-train", config_name: str = "config", *, with_hydra: bool = False
 ) -> Any:
@@ -143,6 +157,7 @@ def compose_or_explain(
                     message = explain_override_error(plain[i], base)
                     if "Could not" not in str(exc) and "not in struct" not in str(exc) and "find" not in str(exc):
                         message = f"bad override {plain[i]!r}: {str(exc).splitlines()[0]}"
+                    message = joint_override_error(plain[i], exc) or message
                     _fail(prog, message)
             raise
         finally:

@@ -27,6 +27,22 @@ class SyntheticConfig:
 
 
 @dataclass
+class JointDataConfig:
+    """A second dataset whose TRAINING split joins the primary one's (multi-task training, one label block each).
+
+    One entry of the list ``data.joint`` (``'data.joint=[{source: hmdb51, root: /data/hmdb51}]'``); the clip recipe
+    and the modality are the primary dataset's, the test split stays the primary's (see :mod:`vidzoo.data.joint`).
+    """
+
+    source: str = ""  # ucf101 | hmdb51 | folder | csv (required)
+    root: str = ""  # the dataset folder (required)
+    split: int = 1
+    flow_root: str = ""  # stored flow of this dataset (flow modalities; empty: extracted next to its videos)
+    modality: str = ""  # empty: the primary's; any other value must equal data.modality
+    extra: dict[str, Any] = field(default_factory=dict)  # load_split keywords of this dataset (classes: keep a subset)
+
+
+@dataclass
 class DataConfig:
     """Where clips come from and how they are sampled and cropped."""
 
@@ -57,6 +73,7 @@ class DataConfig:
     allow_overlap: bool = False  # a video listed twice, in train and test, or in a checkpoint's training set: warn
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     extra: dict[str, Any] = field(default_factory=dict)  # source-specific kwargs (add with +data.extra.key=...)
+    joint: list[JointDataConfig] = field(default_factory=list)  # extra training sets, one label block each
 
 
 @dataclass

@@ -19,6 +19,7 @@ from vidzoo.data.dataset import MODALITIES, VideoDataset
 from vidzoo.data.decoding import build_decoder
 from vidzoo.data.decoding.frames import DEFAULT_FRAMES_DIR
 from vidzoo.data.flow_source import flow_decoder
+from vidzoo.data.joint import add_joint_training
 from vidzoo.data.split_checks import check_disjoint
 from vidzoo.errors import ConfigValueError
 from vidzoo.data.sampling import (
@@ -295,7 +296,7 @@ def build_datasets(data: DataConfig, *, root: str | Path | None = None, seed: in
         )
     check_disjoint(keys["train"], keys["test"], f"data.source={source} split {split} (root {root})",
                    allow_overlap)
-    return DataBundle(
+    bundle = DataBundle(
         train=datasets["train"],
         val=datasets["test"],
         class_names=class_names,
@@ -307,3 +308,4 @@ def build_datasets(data: DataConfig, *, root: str | Path | None = None, seed: in
         train_keys=keys["train"],
         test_keys=keys["test"],
     )
+    return add_joint_training(bundle, data, build_datasets, seed=seed, normalize=normalize)  # data.joint

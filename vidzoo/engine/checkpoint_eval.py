@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from omegaconf import open_dict
 
 from vidzoo.engine import checkpoint as ckpt
 from vidzoo.engine.evaluation import predict, report_from_predictions
@@ -16,6 +17,7 @@ from vidzoo.engine.experiment import datasets_from_config, default_data_root, pi
 from vidzoo.errors import ConfigValueError
 from vidzoo.files import write_errors
 from vidzoo.engine.inputs import InputPreparer
+from vidzoo.engine.label_blocks import primary_block
 from vidzoo.engine.model_loading import load_model
 from vidzoo.engine.plots import plot_confusion
 from vidzoo.engine.stored_config import check_eval_data, stored_config
@@ -66,6 +68,9 @@ def evaluate_checkpoint(
     dev = pick_device(device)
     check_views(d)  # the data.* overrides against the stored crop size and modality
     model, class_names, prep = load_model(ckpt_dir, device=dev)
+    model = primary_block(model, prep)  # a multi-task model is scored in its primary dataset's classes
+    with open_dict(d):
+        d.joint = []  # the training-only datasets of a multi-task run (data.joint) are not read
     bundle = datasets_from_config(d, _data_root(d, data_overrides), seed=cfg.trainer.seed, normalize=True)
     if list(bundle.class_names) != class_names:
         raise ckpt.CheckpointError(

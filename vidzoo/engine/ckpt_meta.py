@@ -91,10 +91,11 @@ def check_model_spec(meta: Mapping[str, Any], file: Path | str) -> tuple[str, in
     for key, value in kwargs.items():
         _check_value(value, file, f"model.kwargs.{key}")
     names = meta.get("class_names")
-    if names is not None and (not isinstance(names, list) or len(names) not in (0, num_classes)
+    primary = check_label_blocks(meta.get("preprocessing", {}), num_classes, file)  # < num_classes: multi-task
+    if names is not None and (not isinstance(names, list) or len(names) not in (0, primary)
                               or not all(isinstance(n, str) and len(n) <= MAX_TEXT for n in names)):
-        raise _fail(file, "class_names", f"must be a list of {num_classes} short strings (model.num_classes), "
-                    "or empty when the names are unknown (imported weights)")
+        raise _fail(file, "class_names", f"must be a list of {primary} short strings (model.num_classes, or the "
+                    "first label block's), or empty when the names are unknown (imported weights)")
     check_preprocessing(meta.get("preprocessing", {}), file)
     return spec["name"], num_classes, dict(kwargs)
 
@@ -112,7 +113,34 @@ def check_preprocessing(prep: Any, file: Path | str) -> None:
                 type(v) in (int, float) and math.isfinite(v) for v in values):
             raise _fail(file, f"preprocessing.{key}", "must be a short list of finite numbers")
     for key, value in prep.items():
-        _check_value(value, file, f"preprocessing.{key}")
+        if key != "label_blocks":  # checked against model.num_classes by check_label_blocks
+            _check_value(value, file, f"preprocessing.{key}")
+
+
+def check_label_blocks(prep: Any, num_classes: int, file: Path | str) -> int:
+    """How many classes the primary dataset has: ``num_classes``, or the first block's size when
+    ``preprocessing.label_blocks`` (multi-task training) holds contiguous blocks ``{source, start, stop, classes}``
+    from 0 to ``num_classes``."""
+    blocks = prep.get("label_blocks") if isinstance(prep, dict) else None
+    if blocks is None:
+        return num_classes
+    field = "preprocessing.label_blocks"
+    if not isinstance(blocks, list) or not 1 <= len(blocks) <= MAX_LIST:
+        raise _fail(file, field, "must be a short list of label blocks")
+    start = 0
+    for i, b in enumerate(blocks):
+        ok = (isinstance(b, dict) and set(b) == {"source", "start", "stop", "classes"}
+              and isinstance(b["source"], str) and len(b["source"]) <= MAX_TEXT and b["start"] == start
+              and type(b["start"]) is int and type(b["stop"]) is int and start < b["stop"] <= num_classes
+              and isinstance(b["classes"], list) and len(b["classes"]) == b["stop"] - start
+              and all(isinstance(n, str) and len(n) <= MAX_TEXT for n in b["classes"]))
+        if not ok:
+            raise _fail(file, f"{field}[{i}]", f"must be {{source, start: {start}, stop, classes: one name per class}} "
+                        f"within model.num_classes={num_classes}")
+        start = b["stop"]
+    if start != num_classes:
+        raise _fail(file, field, f"ends at class {start}, not at model.num_classes={num_classes}")
+    return blocks[0]["stop"]
 
 
 def inference_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from vidzoo.data.split_checks import KEY_DESCRIPTION, key_digests
 from vidzoo.errors import ConfigValueError
 from vidzoo.files import check_output_dir
 from vidzoo.engine.distributed import DistInfo, cleanup, init_distributed
+from vidzoo.engine.label_blocks import num_outputs
 from vidzoo.engine.model_weights import read_weight_kwargs
 from vidzoo.engine.pretraining import build_pretrainer
 from vidzoo.engine.schedule import LRSchedule
@@ -169,7 +170,7 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
     get_model_info(cfg.model.name)  # fail fast on an unknown model, before touching data
     root = d.root if d.root not in (None, "", "???") else default_data_root(d.source, synthetic_kwargs(d.synthetic))
     bundle = datasets_from_config(d, root, seed=t.seed, normalize=not d.normalize_on_device)
-    num_classes = len(bundle.class_names)
+    num_classes = num_outputs(bundle.preprocessing, len(bundle.class_names))  # every label block of data.joint
     kwargs = dict(cfg.model.kwargs)
     model = build_model_from_config(cfg.model.name, kwargs, num_classes)
     precision = resolve_precision(t.precision, device)

@@ -32,6 +32,7 @@ from vidzoo.engine.ckpt_meta import TRAIN_STATE_FIELDS, check_model_spec
 from vidzoo.engine.distributed import DistInfo, all_reduce_mean
 from vidzoo.engine.evaluation import nothing_loaded, predict, report_from_predictions
 from vidzoo.engine.inputs import InputPreparer
+from vidzoo.engine.label_blocks import primary_block, training_loss
 from vidzoo.engine.plots import plot_confusion, plot_curves
 from vidzoo.engine.run_folder import OUTPUT_FIX, check_fresh, open_run_folder, write_records
 from vidzoo.engine.schedule import LRSchedule
@@ -121,7 +122,7 @@ class Trainer:
         self.autocast = autocast_factory(self.precision, self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.prepare = InputPreparer(self.device, tuple(mean), tuple(std), settings.channels_last)
-        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=settings.label_smoothing)
+        self.loss_fn = training_loss(settings.label_smoothing, meta.get("preprocessing"))  # per label block (data.joint)
         self.out = Path(settings.output_dir)
         self.ckpt_dir = self.out / "checkpoints"
         self.state = TrainState()
@@ -258,7 +259,8 @@ class Trainer:
         }
 
     def evaluate(self) -> dict:
-        pred = predict(self.raw_model, self.val_loader, self.prepare, autocast=self.autocast,
+        model = primary_block(self.raw_model, self.meta.get("preprocessing"))  # the primary dataset's classes
+        pred = predict(model, self.val_loader, self.prepare, autocast=self.autocast,
                        dist_info=self.dist, progress=self.s.progress)
         return report_from_predictions(pred, self.class_names)
 

@@ -37,6 +37,10 @@ def check_relations(cfg: Any) -> None:
         raise ConfigValueError(f"sched.min_lr={cfg.sched.min_lr} is above optim.lr={cfg.optim.lr}; lower sched.min_lr")
     if cfg.data.source == "synthetic" and cfg.data.split != 1:
         raise ConfigValueError(f"data.split={cfg.data.split}: the synthetic dataset has only split 1")
+    if getattr(cfg.data, "joint", None):
+        from vidzoo.data.joint import check_joint
+
+        check_joint(cfg.data)
     if cfg.data.time_reversal and cfg.data.source != "synthetic":
         raise ConfigValueError(f"data.time_reversal=true needs data.source=synthetic (got {cfg.data.source}); "
                                f"set it to false")
