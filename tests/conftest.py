@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Under pytest-xdist (`make test` runs `-n auto`), the workers share the cores: one compute thread per worker (and
+# per subprocess it starts) instead of every worker starting one thread per core.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    _threads = str(max(1, (os.cpu_count() or 1) // _WORKERS))
+    os.environ["OMP_NUM_THREADS"] = _threads
+    os.environ["MKL_NUM_THREADS"] = _threads
+    import torch
+
+    torch.set_num_threads(int(_threads))
 
 #: Parameters of the tiny synthetic dataset every test shares (9 classes x (3 train + 2 test) videos).
 TINY_SYNTHETIC = {"seed": 0, "train_per_class": 3, "test_per_class": 2, "size": (32, 40), "num_frames": 16, "fps": 25}
