@@ -54,6 +54,31 @@ def _class_names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",")]
 
 
+#: vidzoo-export's KEY=VALUE arguments and their help.
+EXPORT_KEYS = {
+    "checkpoint": "run directory, checkpoint directory or model.safetensors",
+    "format": "onnx (the one format supported)",
+    "output": "file to write (default: <model name>.onnx here); never replaced",
+    "opset": "ONNX opset, >= 17 (default 17)",
+    "which": "best or last checkpoint of a run directory (default best)",
+}
+
+#: vidzoo-extract-features' KEY=VALUE arguments and their help.
+FEATURE_KEYS = {
+    "checkpoint": "run directory, checkpoint directory or model.safetensors",
+    "data": "folder of videos (searched recursively)",
+    "output": "folder for one <video>.npy per video (mirrors data's layout)",
+    "layer": "module name to read, e.g. fc6, fc7, layer4, avgpool (default fc6)",
+    "list": "only the videos in this list file (first column, relative to data)",
+    "step": "frames between clip starts (default 8, the C3D protocol)",
+    "shard": "i/N: process only shard i (0-based) of N",
+    "batch_size": "clips per forward pass (default 16)",
+    "device": "cpu, cuda or auto (default auto)",
+    "progress": "false hides the progress bar",
+    "which": "best or last checkpoint of a run directory (default best)",
+}
+
+
 def import_weights_main(argv: Sequence[str] | None = None) -> None:
     """``vidzoo-import-weights SOURCE FILE --output DIR [--model M] [--num-classes N] [--class-names F]``."""
     from vidzoo.interop.importing import import_weights
@@ -83,13 +108,7 @@ def export_main(argv: Sequence[str] | None = None) -> None:
     from vidzoo.interop.export import export_checkpoint
 
     prog = "vidzoo-export"
-    args = parse_key_values(sys.argv[1:] if argv is None else argv, prog, {
-        "checkpoint": "run directory, checkpoint directory or model.safetensors",
-        "format": "onnx (the one format supported)",
-        "output": "file to write (default: <model name>.onnx here); never replaced",
-        "opset": "ONNX opset, >= 17 (default 17)",
-        "which": "best or last checkpoint of a run directory (default best)",
-    }, required=("checkpoint",))
+    args = parse_key_values(sys.argv[1:] if argv is None else argv, prog, EXPORT_KEYS, required=("checkpoint",))
     if args.get("format", "onnx") != "onnx":
         _fail(prog, f"format={args['format']!r} is not supported; use format=onnx")
     if not args.get("opset", "17").isdigit():
@@ -104,19 +123,8 @@ def extract_features_main(argv: Sequence[str] | None = None) -> None:
     from vidzoo.interop.features import FeatureOptions, extract_features_cli
 
     prog = "vidzoo-extract-features"
-    args = parse_key_values(sys.argv[1:] if argv is None else argv, prog, {
-        "checkpoint": "run directory, checkpoint directory or model.safetensors",
-        "data": "folder of videos (searched recursively)",
-        "output": "folder for one <video>.npy per video (mirrors data's layout)",
-        "layer": "module name to read, e.g. fc6, fc7, layer4, avgpool (default fc6)",
-        "list": "only the videos in this list file (first column, relative to data)",
-        "step": "frames between clip starts (default 8, the C3D protocol)",
-        "shard": "i/N: process only shard i (0-based) of N",
-        "batch_size": "clips per forward pass (default 16)",
-        "device": "cpu, cuda or auto (default auto)",
-        "progress": "false hides the progress bar",
-        "which": "best or last checkpoint of a run directory (default best)",
-    }, required=("checkpoint", "data", "output"))
+    args = parse_key_values(sys.argv[1:] if argv is None else argv, prog, FEATURE_KEYS,
+                            required=("checkpoint", "data", "output"))
     options = _guarded(prog, lambda: FeatureOptions.from_strings(args))
     summary = _guarded(prog, lambda: extract_features_cli(args, options))
     raise SystemExit(1 if summary.failed else 0)

@@ -271,67 +271,48 @@ def _small(kwargs: dict) -> dict:
     return {"widths": SMALL_WIDTHS, "fc": SMALL_FC, "input_size": 56, "norm": "batch", "dropout": 0.0, **kwargs}
 
 
-@register_model("karpathy_single", input_shape=(3, 1, 170, 170), family=FAMILY, paper=PAPER)
-def karpathy_single(num_classes: int = 487, **kwargs) -> nn.Module:
-    """Single-frame baseline; reads the middle frame of ``(B, 3, T, 170, 170)``."""
-    return KarpathyNet(num_classes, fusion="single", **kwargs)
+#: name -> (network, fixed arguments, overridable defaults, input shape, default classes, docstring).
+VARIANTS: dict[str, tuple[type[nn.Module], dict, dict, tuple[int, ...], int, str]] = {
+    "karpathy_single": (KarpathyNet, {"fusion": "single"}, {}, (3, 1, 170, 170), 487,
+                        "Single-frame baseline; reads the middle frame of ``(B, 3, T, 170, 170)``."),
+    "karpathy_early": (KarpathyNet, {"fusion": "early"}, {}, (3, 10, 170, 170), 487,
+                       "Early fusion: conv1 filters are 11x11x3x10; reads the central 10 frames."),
+    "karpathy_late": (KarpathyNet, {"fusion": "late"}, {}, (3, 16, 170, 170), 487,
+                      "Late fusion: shared tower on the first and last frame (15 apart for 16 frames), merged at FC6."),
+    "karpathy_slow": (KarpathyNet, {"fusion": "slow"}, {}, (3, 10, 170, 170), 487,
+                      "Slow fusion: temporal extents 4/2/2 with stride 2 in conv1-3 over 10 frames."),
+    "karpathy_multires": (KarpathyMultires, {}, {"fusion": "single"}, (3, 1, 178, 178), 487,
+                          "Context + fovea streams on 178x178 frames; single-frame towers (the paper's Table 1 row);"
+                          " ``fusion='slow'`` (with 10 frames) gives the multires slow-fusion net."),
+    "karpathy_single_small": (KarpathyNet, {"fusion": "single"}, {}, (3, 10, 56, 56), 9,
+                              "CPU single-frame net (width / 4, 56x56); reads the middle frame."),
+    "karpathy_early_small": (KarpathyNet, {"fusion": "early"}, {}, (3, 10, 56, 56), 9,
+                             "CPU early-fusion net: conv1 still spans 10 frames."),
+    "karpathy_late_small": (KarpathyNet, {"fusion": "late"}, {"last_pool": False}, (3, 10, 56, 56), 9,
+                            "CPU late-fusion net: shared tower on the first and last frame of the clip, no pooling "
+                            "after conv5 (their 4x4 maps meet at fc6; see ``KarpathyNet``)."),
+    "karpathy_slow_small": (KarpathyNet, {"fusion": "slow"}, {}, (3, 10, 56, 56), 9,
+                            "CPU slow-fusion net: same 4/2/2 temporal extents and strides over 10 frames."),
+    "karpathy_multires_small": (KarpathyMultires, {}, {"fusion": "slow"}, (3, 10, 56, 56), 9,
+                                "CPU multires net: 28x28 context + 28x28 fovea streams, slow-fusion towers by default"
+                                " (the synthetic CPU recipe's classes differ only in motion, which a single frame"
+                                " cannot see)."),
+}
 
 
-@register_model("karpathy_early", input_shape=(3, 10, 170, 170), family=FAMILY, paper=PAPER)
-def karpathy_early(num_classes: int = 487, **kwargs) -> nn.Module:
-    """Early fusion: conv1 filters are 11x11x3x10; reads the central 10 frames."""
-    return KarpathyNet(num_classes, fusion="early", **kwargs)
+def _register(name: str) -> None:
+    """Register the builder of ``VARIANTS[name]`` (``*_small`` names take the :func:`_small` defaults)."""
+    net, fixed, defaults, input_shape, classes, doc = VARIANTS[name]
+    small = name.endswith("_small")
+
+    def build(num_classes: int = classes, **kwargs) -> nn.Module:
+        kw = {**defaults, **kwargs}
+        return net(num_classes, **fixed, **(_small(kw) if small else kw))
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = doc
+    globals()[name] = register_model(name, input_shape=input_shape, family=FAMILY, paper=PAPER)(build)
 
 
-@register_model("karpathy_late", input_shape=(3, 16, 170, 170), family=FAMILY, paper=PAPER)
-def karpathy_late(num_classes: int = 487, **kwargs) -> nn.Module:
-    """Late fusion: shared tower on the first and last frame (15 apart for 16 frames), merged at FC6."""
-    return KarpathyNet(num_classes, fusion="late", **kwargs)
-
-
-@register_model("karpathy_slow", input_shape=(3, 10, 170, 170), family=FAMILY, paper=PAPER)
-def karpathy_slow(num_classes: int = 487, **kwargs) -> nn.Module:
-    """Slow fusion: temporal extents 4/2/2 with stride 2 in conv1-3 over 10 frames."""
-    return KarpathyNet(num_classes, fusion="slow", **kwargs)
-
-
-@register_model("karpathy_multires", input_shape=(3, 1, 178, 178), family=FAMILY, paper=PAPER)
-def karpathy_multires(num_classes: int = 487, **kwargs) -> nn.Module:
-    """Context + fovea streams on 178x178 frames; single-frame towers (the paper's Table 1 row).
-
-    ``fusion="slow"`` (with 10 frames) gives the multires slow-fusion net.
-    """
-    return KarpathyMultires(num_classes, **{"fusion": "single", **kwargs})
-
-
-@register_model("karpathy_single_small", input_shape=(3, 10, 56, 56), family=FAMILY, paper=PAPER)
-def karpathy_single_small(num_classes: int = 9, **kwargs) -> nn.Module:
-    """CPU single-frame net (width / 4, 56x56); reads the middle frame."""
-    return KarpathyNet(num_classes, fusion="single", **_small(kwargs))
-
-
-@register_model("karpathy_early_small", input_shape=(3, 10, 56, 56), family=FAMILY, paper=PAPER)
-def karpathy_early_small(num_classes: int = 9, **kwargs) -> nn.Module:
-    """CPU early-fusion net: conv1 still spans 10 frames."""
-    return KarpathyNet(num_classes, fusion="early", **_small(kwargs))
-
-
-@register_model("karpathy_late_small", input_shape=(3, 10, 56, 56), family=FAMILY, paper=PAPER)
-def karpathy_late_small(num_classes: int = 9, **kwargs) -> nn.Module:
-    """CPU late-fusion net: shared tower on the first and last frame of the clip, no pooling after conv5
-    (their 4x4 maps meet at fc6; see ``KarpathyNet``)."""
-    return KarpathyNet(num_classes, fusion="late", **_small({"last_pool": False, **kwargs}))
-
-
-@register_model("karpathy_slow_small", input_shape=(3, 10, 56, 56), family=FAMILY, paper=PAPER)
-def karpathy_slow_small(num_classes: int = 9, **kwargs) -> nn.Module:
-    """CPU slow-fusion net: same 4/2/2 temporal extents and strides over 10 frames."""
-    return KarpathyNet(num_classes, fusion="slow", **_small(kwargs))
-
-
-@register_model("karpathy_multires_small", input_shape=(3, 10, 56, 56), family=FAMILY, paper=PAPER)
-def karpathy_multires_small(num_classes: int = 9, **kwargs) -> nn.Module:
-    """CPU multires net: 28x28 context + 28x28 fovea streams, slow-fusion towers by default
-    (the synthetic CPU recipe's classes differ only in motion, which a single frame cannot see).
-    """
-    return KarpathyMultires(num_classes, **_small({"fusion": "slow", **kwargs}))
+for _name in VARIANTS:
+    _register(_name)

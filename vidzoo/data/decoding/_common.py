@@ -197,3 +197,16 @@ class CachedMetadataDecoder:
     def fps(self, path: str) -> float:
         """Average frame rate."""
         return self._meta.get(str(path)).fps
+
+
+class SeekingDecoder(CachedMetadataDecoder):
+    """The constructor the pyav and opencv decoders share: codec ``threads``, the frame index from which a decode
+    seeks instead of reading from the start (``seek_threshold``), and how many frames a header may over-count
+    before the file is truncated (``truncation_tolerance``); see each decoder's Args."""
+
+    def __init__(self, threads: int = 1, seek_threshold: int = 12,
+                 truncation_tolerance: int = TRUNCATION_TOLERANCE) -> None:
+        self.threads = int(threads)
+        self.seek_threshold = int(seek_threshold)
+        self.truncation_tolerance = int(truncation_tolerance)
+        self._meta = MetadataCache()

@@ -16,9 +16,7 @@ import numpy as np
 
 from vidzoo.data.decoding import VideoDecodeError, register_decoder
 from vidzoo.data.decoding._common import (
-    TRUNCATION_TOLERANCE,
-    CachedMetadataDecoder,
-    MetadataCache,
+    SeekingDecoder,
     check_file,
     gather,
     wanted_indices,
@@ -28,7 +26,7 @@ __all__ = ["OpenCVDecoder"]
 
 
 @register_decoder("opencv")
-class OpenCVDecoder(CachedMetadataDecoder):
+class OpenCVDecoder(SeekingDecoder):
     """Decode frames by index with OpenCV.
 
     Args:
@@ -37,13 +35,6 @@ class OpenCVDecoder(CachedMetadataDecoder):
         truncation_tolerance: a stream ending more than this many frames (or 10% of the header's count) before
             the header's count is truncated (``VideoDecodeError``); smaller shortfalls are padded.
     """
-
-    def __init__(self, threads: int = 1, seek_threshold: int = 12,
-                 truncation_tolerance: int = TRUNCATION_TOLERANCE) -> None:
-        self.threads = int(threads)
-        self.seek_threshold = int(seek_threshold)
-        self.truncation_tolerance = int(truncation_tolerance)
-        self._meta = MetadataCache()
 
     def _open(self, path: str) -> cv2.VideoCapture:
         check_file(path)

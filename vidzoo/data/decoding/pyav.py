@@ -15,9 +15,7 @@ import numpy as np
 
 from vidzoo.data.decoding import VideoDecodeError, register_decoder
 from vidzoo.data.decoding._common import (
-    TRUNCATION_TOLERANCE,
-    CachedMetadataDecoder,
-    MetadataCache,
+    SeekingDecoder,
     StreamInfo,
     describe,
     open_container,
@@ -28,7 +26,7 @@ __all__ = ["PyAVDecoder"]
 
 
 @register_decoder("pyav")
-class PyAVDecoder(CachedMetadataDecoder):
+class PyAVDecoder(SeekingDecoder):
     """Decode frames by index with PyAV.
 
     Args:
@@ -40,13 +38,6 @@ class PyAVDecoder(CachedMetadataDecoder):
             truncated and a ``VideoDecodeError`` is raised; smaller shortfalls (headers that are slightly
             wrong) are padded with the last decoded frame.
     """
-
-    def __init__(self, threads: int = 1, seek_threshold: int = 12,
-                 truncation_tolerance: int = TRUNCATION_TOLERANCE) -> None:
-        self.threads = int(threads)
-        self.seek_threshold = int(seek_threshold)
-        self.truncation_tolerance = int(truncation_tolerance)
-        self._meta = MetadataCache()
 
     # -- decoding ---------------------------------------------------------------------------------------
     def decode(self, path: str, indices: Sequence[int]) -> np.ndarray:
