@@ -37,9 +37,10 @@ def check_relations(cfg: Any) -> None:
         raise ConfigValueError(f"sched.min_lr={cfg.sched.min_lr} is above optim.lr={cfg.optim.lr}; lower sched.min_lr")
     if cfg.data.source == "synthetic" and cfg.data.split != 1:
         raise ConfigValueError(f"data.split={cfg.data.split}: the synthetic dataset has only split 1")
-    if cfg.data.time_reversal and cfg.data.source != "synthetic":
-        raise ConfigValueError(f"data.time_reversal=true needs data.source=synthetic (got {cfg.data.source}); "
-                               f"set it to false")
+    if cfg.data.time_reversal and cfg.data.source != "synthetic" and not cfg.data.reverse_pairs:
+        raise ConfigValueError(f"data.time_reversal=true needs the class pairs a reversed clip swaps; "
+                               f"data.source={cfg.data.source} declares none: set data.reverse_pairs=[[A,B],...] "
+                               f"or data.time_reversal=false")
 
 
 def check_extra(data: Any) -> None:
