@@ -73,6 +73,10 @@ def check_paths(cfg: Any) -> None:
         path = str(get_value(cfg, key) or "")
         if path and Path(path).expanduser().is_file():
             raise ConfigValueError(f"{key}={path} is a file; give a directory")
+    init = str(getattr(cfg.model, "init_weights", "") or "")
+    if init and not Path(init).expanduser().exists():
+        raise ConfigValueError(f"model.init_weights={init} does not exist; give a vidzoo-import-weights folder, a "
+                               f"checkpoint or run folder, or a .safetensors/.pth file (nothing is downloaded)")
     out = str(cfg.trainer.output_dir)
     if Path(out).expanduser().is_file():
         raise ConfigValueError(f"trainer.output_dir={out} is a file; give a new or existing run directory")
