@@ -136,3 +136,19 @@ def test_augmentation_is_a_function_of_seed_epoch_index(name):
     assert all(torch.equal(a[k], b[k]) for k in a)
     others = [tf.apply(_sample(), sample_rng(4, e, i))[0]["rgb"] for e in range(2) for i in range(4)]
     assert any(not torch.equal(o, a["rgb"]) for o in others)
+
+
+@pytest.mark.parametrize("override, key", [
+    ("data.flip=1.5", "data.flip"), ("data.crop=corner", "data.crop"), ("data.color_jitter=[0.4,0.4]", "data.color_jitter"),
+    ("data.crop_scales=[1.0,1.2]", "data.crop_scales"), ("data.crop_area=[0.5,0.1]", "data.crop_area"),
+    ("data.flip_pairs=[[A,B,C]]", "data.flip_pairs"), ("trainer.mix_prob=2", "trainer.mix_prob"),
+    ("trainer.mixup_alpha=-1", "trainer.mixup_alpha"),
+])
+def test_bad_augmentation_values_are_refused_naming_the_key(override, key, tmp_path):
+    from vidzoo.cli import compose_or_explain
+    from vidzoo.validation import validate_config
+
+    cfg = compose_or_explain([override, f"trainer.output_dir={tmp_path / 'out'}"])
+    with pytest.raises(ConfigValueError, match=key.replace(".", r"\.")) as err:
+        validate_config(cfg)
+    assert "\n" not in str(err.value)
