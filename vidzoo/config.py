@@ -69,7 +69,16 @@ class DataConfig:
     persistent_workers: bool = False
     prefetch_factor: int = 2
     normalize_on_device: bool = False  # ship uint8 clips, normalise after the copy
-    time_reversal: bool = False  # play half the training clips backwards, swapping direction labels (synthetic only)
+    time_reversal: bool = False  # play half the training clips backwards, swapping labels through data.reverse_pairs
+    flip: float = 0.5  # probability of a horizontal flip per training sample; 0 disables flips
+    # class-name pairs a flip swaps (["TurnLeft", "TurnRight"], ...); null: the source's own (synthetic: its
+    # mirrored motions; other sources: none, a flip keeps the label); [] declares none
+    flip_pairs: Optional[list[list[str]]] = None
+    reverse_pairs: Optional[list[list[str]]] = None  # likewise for data.time_reversal (synthetic: its own)
+    crop: str = "random"  # training crop: random | multiscale (TSN corner crops) | random_resized (Inception)
+    crop_scales: list[float] = field(default_factory=lambda: [1.0, 0.875, 0.75, 0.66])  # multiscale: x short side
+    crop_area: list[float] = field(default_factory=lambda: [0.08, 1.0])  # random_resized: [min, max] area fraction
+    color_jitter: list[float] = field(default_factory=list)  # [brightness, contrast, saturation, hue]; [] = off
     allow_overlap: bool = False  # a video listed twice, in train and test, or in a checkpoint's training set: warn
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     extra: dict[str, Any] = field(default_factory=dict)  # source-specific kwargs (add with +data.extra.key=...)
@@ -82,6 +91,9 @@ class ModelConfig:
 
     name: str = "c3d_small"
     kwargs: dict[str, Any] = field(default_factory=dict)  # add a new one with +model.kwargs.width=0.5
+    # pre-trained weights to start from (a vidzoo-import-weights folder, checkpoint/run folder, .safetensors or
+    # .pth): every tensor whose name and shape fit is loaded, the rest (e.g. a classifier of another size) stays new
+    init_weights: str = ""
 
 
 @dataclass
@@ -113,6 +125,12 @@ class TrainerConfig:
     grad_clip: float = 5.0  # max global grad norm; 0 disables
     grad_accum: int = 1
     label_smoothing: float = 0.0
+    # batch mixup / cutmix (timm's Mixup): 0 alphas = off; mixed with probability mix_prob, cutmix rather than
+    # mixup with probability mix_switch_prob when both alphas are > 0; label_smoothing goes into the soft targets
+    mixup_alpha: float = 0.0
+    cutmix_alpha: float = 0.0
+    mix_prob: float = 1.0
+    mix_switch_prob: float = 0.5
     channels_last: bool = False  # torch.channels_last_3d memory format for 5-D inputs
     compile: bool = False  # torch.compile, falling back to eager when it fails
     cudnn_benchmark: bool = True

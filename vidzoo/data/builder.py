@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from torch.utils.data import Dataset
 
 from vidzoo.data.annotations import VideoRecord, load_split
+from vidzoo.data.clip_augment import color_jitter, train_crop
 from vidzoo.data.dataset import MODALITIES, VideoDataset
 from vidzoo.data.decoding import build_decoder
 from vidzoo.data.decoding.frames import DEFAULT_FRAMES_DIR
@@ -176,18 +177,44 @@ def _keep_classes(
     return kept, kept_keys, list(keep), pairs, flip_ok
 
 
-def _reverse_pairs(source: str, modality: str) -> list[tuple[str, str]]:
-    """The class pairs a time reversal swaps, for the datasets that declare them (the synthetic motions)."""
+def _source_reverse_pairs(source: str) -> list[tuple[str, str]] | None:
+    """The class pairs a time reversal swaps that a source declares itself (the synthetic motions; others none)."""
     if source != "synthetic":
-        raise ConfigValueError(
-            f"data.time_reversal=true needs classes that a reversed clip maps to (declared by data.source=synthetic); "
-            f"data.source={source} declares none (reversing a real action rarely gives another class): set it to false"
-        )
-    if modality != "rgb":
-        raise ConfigValueError(f"data.time_reversal supports RGB clips only, got data.modality={modality}")
+        return None
     from vidzoo.data.synthetic import REVERSE_PAIRS
 
     return [tuple(p) for p in REVERSE_PAIRS]
+
+
+def declared_pairs(key: str, declared: Any, source_pairs: list[tuple[str, str]] | None,
+                   class_names: list[str]) -> list[tuple[str, str]] | None:
+    """``data.flip_pairs`` / ``data.reverse_pairs`` checked against the classes: the config's pairs when given
+    (``[]``: none), else the source's own (``source_pairs``). A pair naming an unknown class is a one-line error."""
+    if declared is None:
+        return source_pairs
+    pairs = [tuple(str(c) for c in p) for p in declared]
+    for pair in pairs:
+        if len(pair) != 2:
+            raise ConfigValueError(f"{key} holds {list(pair)}; each entry is a pair of class names [A, B]")
+        for name in pair:
+            if name not in class_names:
+                raise ConfigValueError(f"{key} names class {name!r}, which the dataset does not have; its classes: "
+                                       f"{', '.join(class_names)}")
+    return pairs
+
+
+def _augmentation(data: DataConfig, flip_pairs: Any, reverse_pairs: Any) -> dict[str, Any]:
+    """The training-only augmentation settings a checkpoint's preprocessing records (evaluation ignores them)."""
+    return {
+        "flip": float(getattr(data, "flip", 0.5)),
+        "flip_pairs": [list(p) for p in flip_pairs or []],
+        "time_reversal": reverse_pairs is not None,
+        "reverse_pairs": [list(p) for p in reverse_pairs or []],
+        "crop": getattr(data, "crop", "random"),
+        "crop_scales": [float(v) for v in getattr(data, "crop_scales", ())],
+        "crop_area": [float(v) for v in getattr(data, "crop_area", ())],
+        "color_jitter": [float(v) for v in getattr(data, "color_jitter", ())],
+    }
 
 
 def _synthetic_kwargs(node: Any) -> dict[str, Any]:
@@ -200,12 +227,16 @@ def _synthetic_kwargs(node: Any) -> dict[str, Any]:
     return kw
 
 
-def _transform(data: DataConfig, train: bool, flip: bool, flip_map: list[int] | None, reverse_map: list[int] | None,
+def _transform(data: DataConfig, train: bool, flip: float, flip_map: list[int] | None, reverse_map: list[int] | None,
                normalize: bool):
     """The training or test ``ClipTransform`` of ``data`` (every modality goes through the same one)."""
     if train:
+        crop = train_crop(getattr(data, "crop", "random"), data.crop_size,
+                          scales=tuple(getattr(data, "crop_scales", (1.0, 0.875, 0.75, 0.66))),
+                          area=tuple(getattr(data, "crop_area", (0.08, 1.0))))
         return train_transform(data.resize, data.crop_size, flip=flip, flip_map=flip_map, reverse_map=reverse_map,
-                               mean=KINETICS_MEAN, std=KINETICS_STD, output_uint8=not normalize)
+                               mean=KINETICS_MEAN, std=KINETICS_STD, output_uint8=not normalize, crop=crop,
+                               jitter=color_jitter(list(getattr(data, "color_jitter", ()))))
     return eval_transform(data.resize, data.crop_size, num_crops=data.test_crops, mean=KINETICS_MEAN,
                           std=KINETICS_STD, output_uint8=not normalize)
 
@@ -223,9 +254,13 @@ def build_datasets(data: DataConfig, *, root: str | Path | None = None, seed: in
     ``~/.cache/vidzoo/synthetic_motions``; ``data.synthetic`` holds the generator arguments). Other sources read
     their split through ``vidzoo.data.annotations.load_split(source, root, split, subset, **data.extra)`` (e.g. a
     CSV path). Flow modalities read stored flow through the ``"flow"`` decoder (``vidzoo.data.flow_source``:
-    ``data.flow_root``, or extracted once next to the videos). ``data.time_reversal`` plays half the training
-    clips backwards and swaps their labels through the dataset's reverse pairs; only the synthetic motions
-    declare such pairs (RGB clips only). ``+data.extra.classes`` keeps only the classes named, labelled in that
+    ``data.flow_root``, or extracted once next to the videos). ``data.flip`` is the flip probability; ``data.flip_pairs``
+    (class-name pairs a flip swaps) and ``data.reverse_pairs`` (those a time reversal swaps) default to the source's
+    own (the synthetic motions declare both; other sources none) and are checked against the class list.
+    ``data.time_reversal`` plays half the training clips backwards and swaps their labels through the reverse
+    pairs, on any source that has some (RGB clips only). ``data.crop`` / ``data.color_jitter`` select the training
+    crop and colour jitter (``vidzoo.data.clip_augment``); all of these are recorded in ``preprocessing["augment"]``
+    and ignored by evaluation. ``+data.extra.classes`` keeps only the classes named, labelled in that
     order. A video listed twice, or in both train and test, is refused unless ``data.allow_overlap`` (then a
     warning).
     """
@@ -243,7 +278,9 @@ def build_datasets(data: DataConfig, *, root: str | Path | None = None, seed: in
                                "reads with data.flow_root; set data.decoder to a video decoder (e.g. pyav)")
     # time_reversal / allow_overlap / clip_strides may be absent from configs stored before they existed
     allow_overlap = bool(getattr(data, "allow_overlap", False))
-    reverse_pairs = _reverse_pairs(source, modality) if getattr(data, "time_reversal", False) else None
+    time_reversal = bool(getattr(data, "time_reversal", False))
+    if time_reversal and modality != "rgb":
+        raise ConfigValueError(f"data.time_reversal supports RGB clips only, got data.modality={modality}")
     preprocessing = {
         "mean": list(KINETICS_MEAN),
         "std": list(KINETICS_STD),
@@ -271,6 +308,15 @@ def build_datasets(data: DataConfig, *, root: str | Path | None = None, seed: in
             allow_overlap, data.decoder
         )
         skipped.extend(missing)
+        flip_pairs = declared_pairs("data.flip_pairs", getattr(data, "flip_pairs", None), flip_pairs, class_names)
+        reverse_pairs = None
+        if time_reversal:
+            reverse_pairs = declared_pairs("data.reverse_pairs", getattr(data, "reverse_pairs", None),
+                                           _source_reverse_pairs(source), class_names)
+            if not reverse_pairs:
+                raise ConfigValueError(
+                    f"data.time_reversal=true needs the class pairs a reversed clip swaps; data.source={source} "
+                    f"declares none: set data.reverse_pairs=[[A,B],...] or data.time_reversal=false")
         flip = True
         if classes is not None:
             records, keys[subset], class_names, flip_pairs, flip = _keep_classes(
@@ -286,7 +332,7 @@ def build_datasets(data: DataConfig, *, root: str | Path | None = None, seed: in
         train = subset == "train"
         clip_sampler = build_sampler(sampler, train=train, num_frames=data.num_frames, stride=data.stride,
                                      test_clips=data.test_clips, seq_clips=data.seq_clips, clip_strides=clip_strides)
-        transform = _transform(data, train, flip, flip_map_from_pairs(class_names, flip_pairs),
+        transform = _transform(data, train, float(getattr(data, "flip", 0.5)) if flip else 0.0, flip_map_from_pairs(class_names, flip_pairs),
                                flip_map_from_pairs(class_names, reverse_pairs), normalize)
         datasets[subset] = VideoDataset(
             records, clip_sampler, build_decoder(data.decoder) if modality != "flow" else None, transform,
@@ -294,6 +340,7 @@ def build_datasets(data: DataConfig, *, root: str | Path | None = None, seed: in
             flow_decoder=flow_decoder(records, data.flow_root) if modality != "rgb" else None,
             flow_length=data.flow_length,
         )
+    preprocessing["augment"] = _augmentation(data, flip_pairs, reverse_pairs)
     check_disjoint(keys["train"], keys["test"], f"data.source={source} split {split} (root {root})",
                    allow_overlap)
     bundle = DataBundle(

@@ -323,18 +323,24 @@ def train_transform(
     resize: int,
     crop_size: int,
     *,
-    flip: bool = True,
+    flip: float = 0.5,
     flip_map: Sequence[int] | None = None,
     reverse_map: Sequence[int] | None = None,
     mean: Sequence[float] = KINETICS_MEAN,
     std: Sequence[float] = KINETICS_STD,
     output_uint8: bool = False,
+    crop: ClipOp | None = None,
+    jitter: ClipOp | None = None,
 ) -> ClipTransform:
-    """Training: resize short side -> random crop -> horizontal flip (swapping labels via ``flip_map``) ->
-    time reversal with p=0.5 when ``reverse_map`` is given -> normalise (skipped with ``output_uint8``)."""
-    ops: list[ClipOp] = [ResizeShortSide(resize), RandomCrop(crop_size)]
-    if flip:
-        ops.append(RandomHorizontalFlip(0.5, flip_map))
+    """Training: resize short side -> ``crop`` (default a random ``crop_size`` crop) -> horizontal flip with
+    probability ``flip`` (``True`` = 0.5, 0 = none; labels swapped via ``flip_map``) -> ``jitter`` (colour, if
+    given) -> time reversal with p=0.5 when ``reverse_map`` is given -> normalise (skipped with ``output_uint8``)."""
+    ops: list[ClipOp] = [ResizeShortSide(resize), crop if crop is not None else RandomCrop(crop_size)]
+    p = 0.5 if flip is True else float(flip)
+    if p > 0:
+        ops.append(RandomHorizontalFlip(p, flip_map))
+    if jitter is not None:
+        ops.append(jitter)
     if reverse_map is not None:
         ops.append(RandomTimeReversal(0.5, reverse_map))
     if not output_uint8:

@@ -113,8 +113,26 @@ def check_preprocessing(prep: Any, file: Path | str) -> None:
                 type(v) in (int, float) and math.isfinite(v) for v in values):
             raise _fail(file, f"preprocessing.{key}", "must be a short list of finite numbers")
     for key, value in prep.items():
-        if key != "label_blocks":  # checked against model.num_classes by check_label_blocks
+        if key == "augment":
+            _check_augment(value, file)
+        elif key != "label_blocks":  # checked against model.num_classes by check_label_blocks
             _check_value(value, file, f"preprocessing.{key}")
+
+
+def _check_augment(augment: Any, file: Path | str) -> None:
+    """``preprocessing.augment``: the training-only augmentation settings; class pairs are lists of two names."""
+    if not isinstance(augment, dict):
+        raise _fail(file, "preprocessing.augment", "must be an object")
+    for key, value in augment.items():
+        field = f"preprocessing.augment.{key}"
+        if key.endswith("_pairs"):
+            if not isinstance(value, list) or len(value) > MAX_LIST or not all(
+                    isinstance(p, list) and len(p) == 2 for p in value):
+                raise _fail(file, field, "must be a short list of [A, B] class pairs", "refusing it")
+            for i, pair in enumerate(value):
+                _check_value(pair, file, f"{field}[{i}]")
+        else:
+            _check_value(value, file, field)
 
 
 def check_label_blocks(prep: Any, num_classes: int, file: Path | str) -> int:

@@ -22,7 +22,7 @@ from vidzoo.errors import ConfigValueError
 from vidzoo.files import check_output_dir
 from vidzoo.engine.distributed import DistInfo, cleanup, init_distributed
 from vidzoo.engine.label_blocks import num_outputs
-from vidzoo.engine.model_weights import read_weight_kwargs
+from vidzoo.engine.model_weights import init_from_weights, read_weight_kwargs
 from vidzoo.engine.pretraining import build_pretrainer
 from vidzoo.engine.schedule import LRSchedule
 from vidzoo.engine.trainer import Trainer, resolve_precision
@@ -173,6 +173,11 @@ def build_trainer(cfg: Any, dist_info: DistInfo = DistInfo()) -> Trainer:
     num_classes = num_outputs(bundle.preprocessing, len(bundle.class_names))  # every label block of data.joint
     kwargs = dict(cfg.model.kwargs)
     model = build_model_from_config(cfg.model.name, kwargs, num_classes)
+    init = str(getattr(cfg.model, "init_weights", "") or "")
+    if init:
+        line = init_from_weights(model, init)
+        if dist_info.is_main:
+            print(line)
     precision = resolve_precision(t.precision, device)
     batch_size = d.batch_size
     if t.batch_size == "auto":

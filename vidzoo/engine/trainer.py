@@ -33,6 +33,7 @@ from vidzoo.engine.distributed import DistInfo, all_reduce_mean
 from vidzoo.engine.evaluation import nothing_loaded, predict, report_from_predictions
 from vidzoo.engine.inputs import InputPreparer
 from vidzoo.engine.label_blocks import primary_block, training_loss
+from vidzoo.engine.mixing import BatchMixer
 from vidzoo.engine.plots import plot_confusion, plot_curves
 from vidzoo.engine.run_folder import OUTPUT_FIX, check_fresh, open_run_folder, write_records
 from vidzoo.engine.schedule import LRSchedule
@@ -122,7 +123,10 @@ class Trainer:
         self.autocast = autocast_factory(self.precision, self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.prepare = InputPreparer(self.device, tuple(mean), tuple(std), settings.channels_last)
-        self.loss_fn = training_loss(settings.label_smoothing, meta.get("preprocessing"))  # per label block (data.joint)
+        self.mixer = BatchMixer.from_config(settings, dist_info.rank)  # mixup / cutmix, off by default
+        # smoothing in the loss, or inside the mixer's soft targets; one softmax per label block (data.joint)
+        self.loss_fn = (self.mixer.loss_fn if self.mixer.enabled
+                        else training_loss(settings.label_smoothing, meta.get("preprocessing")))
         self.out = Path(settings.output_dir)
         self.ckpt_dir = self.out / "checkpoints"
         self.state = TrainState()
@@ -225,11 +229,12 @@ class Trainer:
                 continue
             inputs = self.prepare(batch["inputs"])
             labels = torch.as_tensor(batch["label"]).to(self.device, non_blocking=True)
+            inputs, targets = self.mixer(inputs, labels, len(self.class_names), epoch, i)  # top-1 stays on labels
             with self.autocast():
                 logits = self._forward(inputs)
-                loss = self.loss_fn(logits.float(), labels)
+                loss = self.loss_fn(logits.float(), targets)
                 for aux in getattr(self.raw_model, "auxiliary_logits", ()):  # a second tower's own loss
-                    loss = loss + self.loss_fn(aux.float(), labels)
+                    loss = loss + self.loss_fn(aux.float(), targets)
             self.scaler.scale(loss / accum).backward()
             if (i + 1) % accum == 0 or i + 1 == steps:
                 if self.s.grad_clip > 0:

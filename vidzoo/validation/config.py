@@ -41,9 +41,13 @@ def check_relations(cfg: Any) -> None:
         from vidzoo.data.joint import check_joint
 
         check_joint(cfg.data)
-    if cfg.data.time_reversal and cfg.data.source != "synthetic":
-        raise ConfigValueError(f"data.time_reversal=true needs data.source=synthetic (got {cfg.data.source}); "
-                               f"set it to false")
+        if cfg.trainer.mixup_alpha > 0 or cfg.trainer.cutmix_alpha > 0:
+            raise ConfigValueError("trainer.mixup_alpha / trainer.cutmix_alpha with data.joint: a clip mixed from two "
+                                   "datasets has no one label block; set both to 0 or train on one dataset")
+    if cfg.data.time_reversal and cfg.data.source != "synthetic" and not cfg.data.reverse_pairs:
+        raise ConfigValueError(f"data.time_reversal=true needs the class pairs a reversed clip swaps; "
+                               f"data.source={cfg.data.source} declares none: set data.reverse_pairs=[[A,B],...] "
+                               f"or data.time_reversal=false")
 
 
 def check_extra(data: Any) -> None:
@@ -76,6 +80,10 @@ def check_paths(cfg: Any) -> None:
         path = str(get_value(cfg, key) or "")
         if path and Path(path).expanduser().is_file():
             raise ConfigValueError(f"{key}={path} is a file; give a directory")
+    init = str(getattr(cfg.model, "init_weights", "") or "")
+    if init and not Path(init).expanduser().exists():
+        raise ConfigValueError(f"model.init_weights={init} does not exist; give a vidzoo-import-weights folder, a "
+                               f"checkpoint or run folder, or a .safetensors/.pth file (nothing is downloaded)")
     out = str(cfg.trainer.output_dir)
     if Path(out).expanduser().is_file():
         raise ConfigValueError(f"trainer.output_dir={out} is a file; give a new or existing run directory")

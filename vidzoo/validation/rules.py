@@ -9,6 +9,7 @@ from vidzoo.errors import ConfigValueError
 
 MODALITIES = ("rgb", "flow", "rgb+flow")
 SAMPLERS = ("random", "segment", "sequence", "multiclip")
+TRAIN_CROPS = ("random", "multiscale", "random_resized")  # vidzoo.data.clip_augment.CROPS
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -79,6 +80,17 @@ VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "data.seq_clips": POSITIVE_INT,
     "data.clip_strides": ((lambda v: len(v) == 2 and all(is_int(x) and x >= 1 for x in v) and v[0] <= v[1]),
                           "two integers [min, max], 1 <= min <= max"),
+    "data.flip": number_in(0, 1),
+    "data.crop_scales": ((lambda v: len(v) >= 1 and all(number_in(0, 1, low_open=True)[0](x) for x in v)),
+                         "a non-empty list of numbers in (0, 1]"),
+    "data.crop_area": ((lambda v: len(v) == 2 and all(number_in(0, 1, low_open=True)[0](x) for x in v)
+                        and v[0] <= v[1]), "two numbers [min, max], 0 < min <= max <= 1"),
+    "data.color_jitter": ((lambda v: len(v) in (0, 4) and all(number_in(0)[0](x) for x in v)
+                           and (not v or v[3] <= 0.5)), "[] (off) or [brightness, contrast, saturation, hue], "
+                                                        "each >= 0, hue <= 0.5"),
+    "data.flip_pairs": ((lambda v: v is None or all(len(p) == 2 for p in v)), "null or a list of [A, B] class pairs"),
+    "data.reverse_pairs": ((lambda v: v is None or all(len(p) == 2 for p in v)),
+                           "null or a list of [A, B] class pairs"),
     "data.batch_size": POSITIVE_INT,
     "data.num_workers": NON_NEGATIVE_INT,
     "data.prefetch_factor": POSITIVE_INT,
@@ -101,6 +113,10 @@ VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "trainer.grad_clip": number_in(0),
     "trainer.grad_accum": POSITIVE_INT,
     "trainer.label_smoothing": number_in(0, 1, high_open=True),
+    "trainer.mixup_alpha": number_in(0),
+    "trainer.cutmix_alpha": number_in(0),
+    "trainer.mix_prob": number_in(0, 1),
+    "trainer.mix_switch_prob": number_in(0, 1),
     "trainer.eval_every": POSITIVE_INT,
     "trainer.keep_checkpoints": NON_NEGATIVE_INT,
     "trainer.max_steps_per_epoch": NON_NEGATIVE_INT,
@@ -119,6 +135,7 @@ def choice_rules() -> dict[str, tuple[Any, ...]]:
     """key -> the allowed names."""
     return {
         "data.source": sources(), "data.modality": MODALITIES, "data.sampler": SAMPLERS, "data.decoder": decoders(),
+        "data.crop": TRAIN_CROPS,
         "optim.name": OPTIMIZERS, "sched.name": SCHEDULES, "trainer.precision": PRECISIONS,
     }
 
