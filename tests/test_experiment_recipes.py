@@ -19,6 +19,7 @@ RECIPES = sorted(p.stem for p in EXPERIMENTS.glob("*.yaml") if p.stem.endswith((
 #: Smaller nets of the same builder for the two steps (the recipes' own sizes are checked on the composed config).
 SHRINK = {"c3d": ["++model.kwargs.width=0.125", "++model.kwargs.fc_dim=32"],
           "r2plus1d": ["++model.kwargs.width=0.125"],
+          "two_stream_conv": ["model.kwargs.backbone=small", "++model.kwargs.pool_frames=2"],  # 2 frames per clip below
           "two_stream": ["model.kwargs.backbone=small"]}
 TINY = ["data.resize=36", "data.crop_size=32", "data.batch_size=2", "data.num_workers=0", "data.test_clips=1",
         "trainer.epochs=1", "trainer.max_steps_per_epoch=2", "trainer.progress=false", "trainer.tensorboard=false",

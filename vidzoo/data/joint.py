@@ -75,9 +75,9 @@ class JointTrainSet(Dataset):
         return [label + offset for dataset, offset in self.parts for label in getattr(dataset, "labels", [])]
 
 
-def check_joint(data: Any) -> list[Any]:
-    """The ``data.joint`` entries after the one-line checks: a known source with a root, not the primary dataset
-    again, the primary's modality."""
+def check_joint(data: Any, *, check_files: bool = True) -> list[Any]:
+    """The ``data.joint`` entries after the one-line checks: a known source with a root (``check_files``: set and a
+    folder), not the primary dataset again, the primary's modality."""
     entries = list(getattr(data, "joint", None) or [])
     seen = [(data.source, str(Path(str(data.root or "")).expanduser()))]
     for i, entry in enumerate(entries):
@@ -85,9 +85,9 @@ def check_joint(data: Any) -> list[Any]:
         source, root = str(entry.source or ""), str(entry.root or "")
         if source not in _JOINT_SOURCES:
             raise ConfigValueError(f"{key}.source={source!r}: choose one of {', '.join(_JOINT_SOURCES)}")
-        if root in ("", "???"):
+        if check_files and root in ("", "???"):
             raise ConfigValueError(f"{key} ({source}) needs a root: set {key}.root=/path/to/{source}")
-        if not Path(root).expanduser().is_dir():
+        if check_files and not Path(root).expanduser().is_dir():
             raise ConfigValueError(f"{key}.root={root} is not a directory; point it at the {source} dataset folder")
         place = (source, str(Path(root).expanduser()))
         if place[1] in [r for _, r in seen] or (source in _NAMED and source in [s for s, _ in seen]):

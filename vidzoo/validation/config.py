@@ -30,8 +30,8 @@ def check_views(data: Any) -> None:
                                f"choose one of {', '.join(map(str, crops))}")
 
 
-def check_relations(cfg: Any) -> None:
-    """The rules that relate two values."""
+def check_relations(cfg: Any, *, check_files: bool = True) -> None:
+    """The rules that relate two values (``check_files``: and that every ``data.joint`` root is a folder)."""
     check_views(cfg.data)
     if cfg.sched.min_lr > cfg.optim.lr:
         raise ConfigValueError(f"sched.min_lr={cfg.sched.min_lr} is above optim.lr={cfg.optim.lr}; lower sched.min_lr")
@@ -40,7 +40,7 @@ def check_relations(cfg: Any) -> None:
     if getattr(cfg.data, "joint", None):
         from vidzoo.data.joint import check_joint
 
-        check_joint(cfg.data)
+        check_joint(cfg.data, check_files=check_files)
         if cfg.trainer.mixup_alpha > 0 or cfg.trainer.cutmix_alpha > 0:
             raise ConfigValueError("trainer.mixup_alpha / trainer.cutmix_alpha with data.joint: a clip mixed from two "
                                    "datasets has no one label block; set both to 0 or train on one dataset")
@@ -119,7 +119,7 @@ def check_cheap(cfg: Any, *, check_files: bool = True, relations: bool = True) -
     check_values(cfg)
     check_extra(cfg.data)
     if relations:
-        check_relations(cfg)
+        check_relations(cfg, check_files=check_files)
     if check_files:
         check_paths(cfg)
 
