@@ -7,7 +7,6 @@ config may be an OmegaConf node or the :class:`vidzoo.config.Config` dataclass.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import numpy as np
