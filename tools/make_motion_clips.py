@@ -27,8 +27,6 @@ from pathlib import Path
 
 import av
 import numpy as np
-import torch
-from torchvision.ops import roi_align
 
 CLASSES = ("CameraPanLeft", "CameraPanRight", "CameraTiltUp", "CameraTiltDown", "CameraZoomIn", "CameraZoomOut",
            "CameraStatic")
@@ -87,6 +85,9 @@ def _boxes(kind: str, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
 
 def _render(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Resample ``frames`` ``(CLIP, H, W, 3)`` uint8 inside ``boxes`` to uint8 ``(CLIP, 64, 80, 3)``."""
+    import torch  # here, so a bad argument is refused before torch loads
+    from torchvision.ops import roi_align
+
     x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
     rois = torch.cat([torch.arange(len(boxes), dtype=torch.float32)[:, None], torch.from_numpy(boxes).float()], 1)
     out = roi_align(x, rois, output_size=SIZE, spatial_scale=1.0, sampling_ratio=2, aligned=True)

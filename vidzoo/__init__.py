@@ -13,8 +13,7 @@ The names are resolved on first use (PEP 562), so subpackages that need no torch
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vidzoo.lazy import lazy_names
 
 __all__ = ["LoadedModel", "build_model", "import_weights", "list_models", "load_clips", "load_model"]
 __version__ = "0.1.0"
@@ -27,15 +26,4 @@ _LAZY = {
     "load_clips": "vidzoo.data.clips",
     "import_weights": "vidzoo.interop.importing",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'vidzoo' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -16,3 +16,13 @@ class EmptyResultsError(RuntimeError):
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, incomplete, unsafe or does not fit the model; the message says which and how to fix it."""
+
+
+def checkpoint_not_found(path: object) -> str:
+    """The one line for a checkpoint path that does not exist, as the library and every command line say it."""
+    return f"checkpoint not found: {path} (pass a run directory, a checkpoint directory or its model.safetensors)"
+
+
+def weights_not_found(path: object) -> str:
+    """The one line for a published-weights file that does not exist."""
+    return f"weights file not found: {path}; pass the .pth/.pickle file you downloaded"

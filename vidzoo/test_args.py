@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 import sys
+from pathlib import Path
 from typing import Any
 
-from vidzoo.errors import ConfigValueError
+from vidzoo.errors import ConfigValueError, checkpoint_not_found
 from vidzoo.validation import CHECKPOINT_CHOICES, PRECISIONS, VALUE_RULES, check_choice, check_value, get_value
 
 USAGE = """\
@@ -74,6 +75,8 @@ def parse_test_args(argv: list[str]) -> dict[str, Any]:
     if not args.get("checkpoint"):
         raise ConfigValueError("checkpoint=PATH is required (a run directory or a checkpoint directory); "
                                "see vidzoo-test --help")
+    if not Path(args["checkpoint"]).expanduser().exists():
+        raise ConfigValueError(checkpoint_not_found(args["checkpoint"]))
     check_choice("which", args.get("which", "best"), CHECKPOINT_CHOICES)
     check_choice("precision", args.get("precision", "auto"), PRECISIONS)
     device_ok, allowed = VALUE_RULES["trainer.device"]

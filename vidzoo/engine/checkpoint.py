@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 
 from vidzoo.engine.ckpt_files import checkpoint_file, follow_pointer, read_json_object
 from vidzoo.engine.ckpt_meta import FORMAT_VERSION, check_finite, check_format, check_train_state, state_problems
-from vidzoo.errors import CheckpointError, ConfigValueError, OutputError  # CheckpointError: raised by callers as ckpt.CheckpointError
+from vidzoo.errors import CheckpointError, ConfigValueError, OutputError, checkpoint_not_found  # CheckpointError: raised by callers as ckpt.CheckpointError
 from vidzoo.files import atomic_write_json, make_temp_dir, remove_leftovers, replace_dir
 
 MODEL_FILE = "model.safetensors"
@@ -153,7 +153,7 @@ def resolve_checkpoint(path: str | Path, which: str = "best") -> Path:
             if target is not None and (target / MODEL_FILE).is_file():
                 return target
     if not p.exists():
-        raise CheckpointError(f"checkpoint not found: {p} (pass a run directory, a checkpoint directory or its {MODEL_FILE})")
+        raise CheckpointError(checkpoint_not_found(p))
     raise CheckpointError(f"no checkpoint in {p}: expected {MODEL_FILE} + {META_FILE}, or checkpoints/last.json from a training run")
 
 

@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 from vidzoo.arguments import OneLineArgumentParser
 from vidzoo.cli import _fail, _user_errors
+from vidzoo.errors import checkpoint_not_found, weights_not_found
 
 
 def _guarded(prog: str, fn: Callable[[], Any]) -> Any:
@@ -19,6 +20,12 @@ def _guarded(prog: str, fn: Callable[[], Any]) -> Any:
         return fn()
     except _user_errors() as exc:
         _fail(prog, str(exc))
+
+
+def _require_existing(prog: str, checkpoint: str) -> None:
+    """A checkpoint path that does not exist is one line before torch is imported."""
+    if not Path(checkpoint).expanduser().exists():
+        _fail(prog, checkpoint_not_found(checkpoint))
 
 
 def parse_key_values(argv: Sequence[str], prog: str, allowed: dict[str, str], required: Sequence[str]) -> dict[str, str]:
@@ -81,7 +88,6 @@ FEATURE_KEYS = {
 
 def import_weights_main(argv: Sequence[str] | None = None) -> None:
     """``vidzoo-import-weights SOURCE FILE --output DIR [--model M] [--num-classes N] [--class-names F]``."""
-    from vidzoo.interop.importing import import_weights
     from vidzoo.interop.sources import SOURCES
 
     p = OneLineArgumentParser(
@@ -97,6 +103,10 @@ def import_weights_main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--num-classes", type=int, help="classes of a new classifier, for files without one")
     p.add_argument("--class-names", help="comma-separated names, or a text file with one name per line")
     args = p.parse_args(argv)
+    if not Path(args.file).expanduser().is_file():
+        _fail(p.prog, weights_not_found(args.file))
+    from vidzoo.interop.importing import import_weights  # torch: imported once the arguments are known to be good
+
     out = _guarded(p.prog, lambda: import_weights(
         args.source, args.file, args.output, model=args.model, num_classes=args.num_classes,
         class_names=_class_names(args.class_names)))
@@ -105,14 +115,15 @@ def import_weights_main(argv: Sequence[str] | None = None) -> None:
 
 def export_main(argv: Sequence[str] | None = None) -> None:
     """``vidzoo-export checkpoint=PATH format=onnx [output=FILE] [opset=17]``."""
-    from vidzoo.interop.export import export_checkpoint
-
     prog = "vidzoo-export"
     args = parse_key_values(sys.argv[1:] if argv is None else argv, prog, EXPORT_KEYS, required=("checkpoint",))
     if args.get("format", "onnx") != "onnx":
         _fail(prog, f"format={args['format']!r} is not supported; use format=onnx")
     if not args.get("opset", "17").isdigit():
         _fail(prog, f"opset={args['opset']!r} is not a number; use e.g. opset=17")
+    _require_existing(prog, args["checkpoint"])
+    from vidzoo.interop.export import export_checkpoint  # torch and onnx: imported once the arguments are good
+
     out = _guarded(prog, lambda: export_checkpoint(
         args["checkpoint"], args.get("output"), opset=int(args.get("opset", "17")), which=args.get("which", "best")))
     print(f"[vidzoo] exported {args['checkpoint']} -> {out}")
@@ -120,11 +131,12 @@ def export_main(argv: Sequence[str] | None = None) -> None:
 
 def extract_features_main(argv: Sequence[str] | None = None) -> None:
     """``vidzoo-extract-features checkpoint=PATH data=VIDEO_DIR output=DIR layer=fc6 [shard=i/N] ...``."""
-    from vidzoo.interop.features import FeatureOptions, extract_features_cli
-
     prog = "vidzoo-extract-features"
     args = parse_key_values(sys.argv[1:] if argv is None else argv, prog, FEATURE_KEYS,
                             required=("checkpoint", "data", "output"))
+    _require_existing(prog, args["checkpoint"])
+    from vidzoo.interop.features import FeatureOptions, extract_features_cli  # torch and the video decoders
+
     options = _guarded(prog, lambda: FeatureOptions.from_strings(args))
     summary = _guarded(prog, lambda: extract_features_cli(args, options))
     raise SystemExit(1 if summary.failed else 0)

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from vidzoo.engine.checkpoint import CheckpointError
+from vidzoo.errors import weights_not_found
 
 #: Keys under which training frameworks store the model's tensors, tried in this order.
 WRAPPER_KEYS = ("state_dict", "model_state", "model", "net")
@@ -39,7 +40,7 @@ def load_tensors_file(path: str | Path) -> Any:
     """``torch.load(path, weights_only=True)`` on CPU, with one-line errors for a missing, unreadable or unsafe file."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise WeightsImportError(f"weights file not found: {path}; pass the .pth/.pickle file you downloaded")
+        raise WeightsImportError(weights_not_found(path))
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

@@ -2,12 +2,23 @@
 
 Each learner sees one example at a time (``update(x, y)``) and can be evaluated at any point (``scores(X)``);
 ``vidzoo.streaming.runner.run_stream`` runs the whole protocol from a config (``vidzoo-stream``).
+
+The names are resolved on first use (PEP 562), so ``vidzoo-stream`` checks its config before torch is imported.
 """
 
-from vidzoo.streaming.baselines import FineTune, Offline
-from vidzoo.streaming.exstream import ExStream
-from vidzoo.streaming.protocol import ORDERINGS, make_stream
-from vidzoo.streaming.remind import Remind
-from vidzoo.streaming.slda import StreamingLDA
+from __future__ import annotations
+
+from vidzoo.lazy import lazy_names
 
 __all__ = ["ORDERINGS", "ExStream", "FineTune", "Offline", "Remind", "StreamingLDA", "make_stream"]
+
+_LAZY = {
+    "FineTune": "vidzoo.streaming.baselines",
+    "Offline": "vidzoo.streaming.baselines",
+    "ExStream": "vidzoo.streaming.exstream",
+    "ORDERINGS": "vidzoo.streaming.protocol",
+    "make_stream": "vidzoo.streaming.protocol",
+    "Remind": "vidzoo.streaming.remind",
+    "StreamingLDA": "vidzoo.streaming.slda",
+}
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -6,11 +6,20 @@ from pathlib import Path
 from typing import Any
 
 from vidzoo.errors import ConfigValueError
-from vidzoo.streaming.factory import check_names
 from vidzoo.streaming.protocol import ORDERINGS
 from vidzoo.validation import check_cheap, check_costly
 
 NEW_CLASS_POLICIES = ("add", "refuse")
+LEARNERS = ("slda", "exstream", "remind")
+BASELINES = ("finetune", "offline")
+
+
+def check_names(s: Any) -> None:
+    """Refuse an unknown learner or baseline name in ``streaming.learners`` / ``streaming.baselines``."""
+    for key, allowed in (("learners", LEARNERS), ("baselines", BASELINES)):
+        for name in s[key]:
+            if name not in allowed:
+                raise ConfigValueError(f"streaming.{key} names {name!r}; choose from {', '.join(allowed)}")
 
 
 def check_stream_config(cfg: Any) -> None:

@@ -18,7 +18,6 @@ PROG = "vidzoo-stream"
 def main(argv: list[str] | None = None) -> dict:
     """Compose ``configs/stream.yaml`` with ``argv`` overrides and run the stream; prints one line per learner."""
     from vidzoo.streaming.config import register_stream_configs
-    from vidzoo.streaming.runner import run_stream
 
     argv = sys.argv[1:] if argv is None else argv
     if any(a in ("-h", "--help") for a in argv):
@@ -38,6 +37,8 @@ def main(argv: list[str] | None = None) -> dict:
     from vidzoo.streaming.checks import check_stream_config
 
     _checked(PROG, lambda: check_stream_config(cfg))
+    from vidzoo.streaming.runner import run_stream  # torch: imported once the config is known to be good
+
     report = _run_guarded(PROG, lambda: run_stream(cfg))
     for name, r in report["learners"].items():
         om = "n/a" if r["omega"] is None else f"{r['omega']:.3f}"

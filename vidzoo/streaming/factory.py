@@ -12,17 +12,13 @@ from typing import Any, Sequence
 
 from torch import nn
 
-from vidzoo.errors import ConfigValueError
 from vidzoo.streaming.baselines import FineTune, Offline
+from vidzoo.streaming.checks import check_names
 from vidzoo.streaming.exstream import ExStream
 from vidzoo.streaming.heads import remap_linear, set_submodule
 from vidzoo.streaming.remind import Remind
 from vidzoo.streaming.slda import StreamingLDA
 from vidzoo.streaming.split import split_at
-
-LEARNERS = ("slda", "exstream", "remind")
-BASELINES = ("finetune", "offline")
-
 
 def class_rows(dataset_classes: Sequence[str], checkpoint_classes: Sequence[str]) -> list[int | None]:
     """For each dataset class, its row in the checkpoint's classifier (None when the checkpoint lacks it)."""
@@ -32,14 +28,6 @@ def class_rows(dataset_classes: Sequence[str], checkpoint_classes: Sequence[str]
 
 def _sgd(section: Any) -> dict[str, float]:
     return {"lr": float(section.lr), "momentum": float(section.momentum), "weight_decay": float(section.weight_decay)}
-
-
-def check_names(s: Any) -> None:
-    """Refuse an unknown learner or baseline name in ``streaming.learners`` / ``streaming.baselines``."""
-    for key, allowed in (("learners", LEARNERS), ("baselines", BASELINES)):
-        for name in s[key]:
-            if name not in allowed:
-                raise ConfigValueError(f"streaming.{key} names {name!r}; choose from {', '.join(allowed)}")
 
 
 def build_learners(s: Any, model: nn.Module, classifier: str, rows: Sequence[int | None],

@@ -19,7 +19,8 @@ from vidzoo.engine.experiment import datasets_from_config, default_data_root, pi
 from vidzoo.engine.model_loading import load_model
 from vidzoo.errors import ConfigValueError
 from vidzoo.streaming.base import train_base
-from vidzoo.streaming.factory import build_learners, check_names, class_rows
+from vidzoo.streaming.checks import check_names
+from vidzoo.streaming.factory import build_learners, class_rows
 from vidzoo.streaming.features import FeatureSet, FrozenBackbone, check_input_size, clip_dataset, extract_features
 from vidzoo.streaming.learner import StreamLearner
 from vidzoo.streaming.metrics import forgetting, omega, seen_accuracy, video_predictions
