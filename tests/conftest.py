@@ -32,3 +32,13 @@ def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from vidzoo.data.synthetic import generate_synthetic_motions
 
     return generate_synthetic_motions(tmp_path_factory.mktemp("synthetic") / "motions", **TINY_SYNTHETIC)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules with a test marked ``subprocess`` or ``slow`` first, the rest after, each in collection order.
+
+    Under pytest-xdist the long tests then start early and the short ones fill the workers' last minutes, so the
+    suite's wall time stays close to its CPU time divided by the workers; a module's tests stay together, so its
+    module-scoped fixtures are made once."""
+    heavy = {item.module for item in items if item.get_closest_marker("subprocess") or item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module not in heavy)

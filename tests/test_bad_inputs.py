@@ -26,6 +26,8 @@ ENTRY_POINTS = {"vidzoo-train": "vidzoo.cli:train_main", "vidzoo-test": "vidzoo.
                 "vidzoo-extract-features": "vidzoo.interop.cli:extract_features_main"}
 TINY = ["trainer.epochs=1", "trainer.max_steps_per_epoch=2"]
 
+# One worker runs every case (`make test` uses `--dist loadgroup`): the module fixture runs them all at once.
+pytestmark = pytest.mark.xdist_group("bad_inputs")
 
 needs_cpu_only = pytest.mark.skipif(cuda_visible(), reason="the rule refuses a GPU-only setting on a CPU machine")
 

@@ -12,6 +12,8 @@ from vidzoo.data.builder import build_datasets
 from vidzoo.data.prepare import main as prepare_dataset
 from vidzoo.errors import ConfigValueError
 
+pytestmark = pytest.mark.subprocess  # training runs in child processes (tools/train.py)
+
 TINY = ["data=ucf101", "data.decoder=frames", "model=c3d_small", "data.num_frames=4", "data.stride=1", "data.resize=32",
         "data.crop_size=28", "data.batch_size=4", "data.num_workers=0", "trainer.epochs=1",
         "trainer.max_steps_per_epoch=2", "trainer.progress=false", "trainer.tensorboard=false"]

@@ -37,7 +37,9 @@ def args(root: Path, out: Path, *extra: str) -> list[str]:
     ]
 
 
-pytestmark = pytest.mark.subprocess  # most tests run tools/train.py and tools/test.py in child processes
+# Most tests run tools/train.py and tools/test.py in child processes; one worker runs them all (`make test` uses
+# `--dist loadgroup`), so the module's trained run is made once.
+pytestmark = [pytest.mark.subprocess, pytest.mark.xdist_group("engine_run_folder")]
 
 
 def run_tool(tool: str, argv: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -17,6 +17,9 @@ from vidzoo.engine.experiment import build_trainer
 from vidzoo.interop.cli import extract_features_main
 from vidzoo.interop.features import FeatureOptions, clip_indices, extract_features, video_clips
 
+# One worker runs the module (`make test` uses `--dist loadgroup`), so its trained model is made once.
+pytestmark = pytest.mark.xdist_group("interop_features")
+
 
 def test_clip_indices_follow_the_c3d_protocol():
     assert [c[0] for c in clip_indices(40, 16, 1, 8)] == [0, 8, 16, 24]

@@ -2,9 +2,11 @@
 
 The rules, as the README's "Tests" section states them:
 
-* all commands run in one scratch folder (``runs/`` lands there), top to bottom, each as ``bash -c``; the
-  repository's ``.venv``, ``tools``, ``configs``, ``Makefile``, ``pyproject.toml`` and ``requirements.lock`` are
-  linked into it; ``make test`` is the suite itself and is not run again;
+* blocks that name the same run folder (``runs/NAME``) or file (``NAME.json``, ``NAME.onnx``) form one group (the
+  tutorial's ``runs/my-run`` is trained, evaluated, resumed, loaded and exported in one); each group is a test of
+  its own and runs in its own scratch folder (``runs/`` lands there), top to bottom, each command as ``bash -c``;
+  the repository's ``.venv``, ``tools``, ``configs``, ``Makefile``, ``pyproject.toml`` and ``requirements.lock``
+  are linked into it; ``make test`` is the suite itself and is not run again;
 * training commands (``vidzoo-train``, ``tools/train.py``, ``make train``, ``tools/stream.py``) get the README's
   smoke-size overrides appended, and benchmark commands get ``--quick``;
 * ``/data/ucf101`` and ``/data/hmdb51`` are generated trees with the official layout, ``video.mp4`` a small
@@ -32,6 +34,8 @@ LINKED = ("tools", "configs", "Makefile", "pyproject.toml", "requirements.lock")
 TRAINING = re.compile(r"(vidzoo-train|tools/train\.py|make train|tools/stream\.py|vidzoo-stream)\b")
 BENCHMARK = re.compile(r"tools/benchmark\.py\s+\w+")
 NOT_RUN = ("make test",)
+#: What two blocks share when one leaves it for the other: a run folder or a file in the scratch folder.
+ARTEFACT = re.compile(r"(?<![\w/.-])(runs/[\w.-]+|[\w-]+\.(?:json|onnx))\b")
 
 
 def readme_blocks(text: str) -> list[tuple[str, str]]:
@@ -70,10 +74,8 @@ def shrink(command: str, smoke: str) -> str:
     return command
 
 
-@pytest.fixture(scope="module")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder the README's commands run in, with the stand-in datasets the README's paths name."""
-    root = tmp_path_factory.mktemp("readme")
+def _scratch(root: Path) -> Path:
+    """``root`` made into a folder the README's commands run in: the project's environment and files linked in."""
     venv = REPO / ".venv" if (REPO / ".venv" / "bin" / "python").exists() else Path(sys.prefix)
     if not (venv / "bin" / "vidzoo-train").exists():
         pytest.skip(f"the README's commands need the project's environment ({venv}/bin/vidzoo-train); run `make test`")
@@ -111,34 +113,77 @@ def _substitute(command: str, subs: dict[str, str]) -> str:
     return command
 
 
+def block_groups(blocks: list[tuple[str, str]]) -> list[list[int]]:
+    """Indices of ``blocks`` in groups that must run in one folder, in README order.
+
+    Two blocks are in one group when they name the same scratch artefact: a run folder (``runs/NAME``) or a file
+    (``NAME.json``, ``NAME.onnx``); a block naming none is a group of its own."""
+    parent = list(range(len(blocks)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    first_seen: dict[str, int] = {}
+    for i, (_, body) in enumerate(blocks):
+        for name in set(ARTEFACT.findall(body)):
+            j = first_seen.setdefault(name, i)
+            parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(blocks)):
+        groups.setdefault(find(i), []).append(i)
+    return sorted(groups.values())
+
+
+def _group_id(blocks: list[tuple[str, str]], group: list[int]) -> str:
+    language, body = blocks[group[0]]
+    first = shell_commands(body)[0] if language == "bash" else body.strip().splitlines()[0]
+    return re.sub(r"\W+", "-", first.replace(".venv/bin/", ""))[:48].strip("-")
+
+
+def runnable(blocks: list[tuple[str, str]], group: list[int]) -> bool:
+    """Whether ``group`` holds anything this test runs (a block of only ``make test`` does not)."""
+    return any(lang == "python" or set(shell_commands(body)) - set(NOT_RUN) for lang, body in (blocks[i] for i in group))
+
+
+README_BLOCKS = readme_blocks(README.read_text())
+GROUPS = [g for g in block_groups(README_BLOCKS) if runnable(README_BLOCKS, g)]
+
+
+def _run(shown: str, cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+    assert proc.returncode == 0, f"README command failed (exit {proc.returncode}):\n{shown}\n{tail}"
+
+
 @pytest.mark.subprocess
-def test_every_readme_command_and_snippet_runs(scratch: Path) -> None:
+@pytest.mark.parametrize("group", GROUPS, ids=[_group_id(README_BLOCKS, g) for g in GROUPS])
+def test_readme_commands_and_snippets_run(group: list[int], tmp_path: Path) -> None:
     text = README.read_text()
+    blocks = readme_blocks(text)
+    assert [g for g in block_groups(blocks) if runnable(blocks, g)] == GROUPS, "README.md changed during the run"
+    scratch = _scratch(tmp_path)
     smoke = smoke_overrides(text)
-    subs = _stand_ins(text, scratch)
+    subs = _stand_ins("\n".join(blocks[i][1] for i in group), scratch)
     env = dict(os.environ, VIDZOO_CACHE=str(scratch / "cache"), PYTHONUNBUFFERED="1")
     env["PATH"] = f"{scratch / '.venv' / 'bin'}:{env['PATH']}"
-    ran = 0
-    for language, body in readme_blocks(text):
+    for language, body in (blocks[i] for i in group):
         if language == "python":
-            cmd = [str(scratch / ".venv" / "bin" / "python"), "-c", _substitute(body, subs)]
-            shown = body
-        else:
-            for command in shell_commands(body):
-                if command in NOT_RUN:
-                    continue
-                shown = _substitute(shrink(command, smoke), subs)
-                proc = subprocess.run(["bash", "-c", shown], cwd=scratch, env=env, capture_output=True, text=True,
-                                      timeout=300)
-                tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-                assert proc.returncode == 0, f"README command failed (exit {proc.returncode}): {shown}\n{tail}"
-                ran += 1
+            _run(body, [str(scratch / ".venv" / "bin" / "python"), "-c", _substitute(body, subs)], scratch, env)
             continue
-        proc = subprocess.run(cmd, cwd=scratch, env=env, capture_output=True, text=True, timeout=300)
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        assert proc.returncode == 0, f"README snippet failed (exit {proc.returncode}):\n{shown}\n{tail}"
-        ran += 1
-    assert ran >= 10, f"only {ran} README commands ran; the parser no longer finds the README's blocks"
+        for command in shell_commands(body):
+            if command not in NOT_RUN:
+                shown = _substitute(shrink(command, smoke), subs)
+                _run(shown, ["bash", "-c", shown], scratch, env)
+
+
+def test_the_readme_has_its_blocks_and_every_block_is_in_one_group() -> None:
+    assert len(README_BLOCKS) >= 10, "the parser no longer finds the README's blocks"
+    skipped = [i for g in block_groups(README_BLOCKS) if g not in GROUPS for i in g]
+    assert all(set(shell_commands(README_BLOCKS[i][1])) <= set(NOT_RUN) for i in skipped)
+    bodies = ["x = runs/a", "y", "z runs/a and out.json", "w out.json", "v runs/b"]
+    assert block_groups([("bash", b) for b in bodies]) == [[0, 2, 3], [1], [4]]
 
 
 def test_the_parser_reads_blocks_continuations_and_comments() -> None:
