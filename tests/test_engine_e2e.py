@@ -95,7 +95,7 @@ def test_sigkill_after_a_checkpoint_then_resume_matches_uninterrupted(tiny_root,
 
 def test_resume_refuses_a_checkpoint_of_another_model(tiny_root, tmp_path):
     out = tmp_path / "run"
-    first = run_tool(overrides(tiny_root, out, "trainer.epochs=1"))
+    first = run_tool(overrides(tiny_root, out, "trainer.epochs=1", "trainer.max_steps_per_epoch=2"))
     assert first.returncode == 0, first.stderr[-2000:]
     again = run_tool(overrides(tiny_root, out, "trainer.epochs=1"))
     assert again.returncode == 2 and "trainer.resume=true" in again.stderr
@@ -150,7 +150,7 @@ def test_corrupt_videos_are_skipped_counted_and_listed(tiny_root, tmp_path):
 
 def test_tools_test_evaluates_a_checkpoint_with_more_views(tiny_root, tmp_path):
     out = tmp_path / "run"
-    assert run_tool(overrides(tiny_root, out, "trainer.epochs=1")).returncode == 0
+    assert run_tool(overrides(tiny_root, out, "trainer.epochs=1", "trainer.max_steps_per_epoch=2")).returncode == 0
     res = subprocess.run([sys.executable, str(REPO / "tools" / "test.py"), f"checkpoint={out}", "data.test_clips=2",
                           "data.test_crops=3", f"output={tmp_path / 'eval'}", "progress=false"],
                          capture_output=True, text=True, cwd=REPO, timeout=300)
