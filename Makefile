@@ -18,7 +18,7 @@ train: $(STAMP)
 	$(BIN)/vidzoo-train $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup $(ARGS)
+	$(BIN)/python -m pytest -q -n auto $(ARGS)
 
 # Re-pin: resolve pyproject.toml (with its test, bench, export and cluster extras) in a throw-away venv and freeze it.
 lock:

@@ -8,7 +8,6 @@ import hashlib
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +24,6 @@ ENTRY_POINTS = {"vidzoo-train": "vidzoo.cli:train_main", "vidzoo-test": "vidzoo.
                 "vidzoo-export": "vidzoo.interop.cli:export_main",
                 "vidzoo-extract-features": "vidzoo.interop.cli:extract_features_main"}
 TINY = ["trainer.epochs=1", "trainer.max_steps_per_epoch=2"]
-
-# One worker runs every case (`make test` uses `--dist loadgroup`): the module fixture runs them all at once.
-pytestmark = pytest.mark.xdist_group("bad_inputs")
 
 needs_cpu_only = pytest.mark.skipif(cuda_visible(), reason="the rule refuses a GPU-only setting on a CPU machine")
 
@@ -78,7 +74,7 @@ CASES = [
     # builder keys (these import the model registry)
     ("vidzoo-train", ["+model.kwargs.widht=0.25"], "accepted: width"),
     ("vidzoo-train", ["+model.kwargs.width=0"], "width"),
-    ("vidzoo-train", ["model.name=c4d"], "unknown model 'c4d'"),
+    ("vidzoo-train", ["model.name=c4d"], "unknown model 'c4d'; choose one of: c3d, "),
     # vidzoo-test
     ("vidzoo-test", [], "checkpoint=PATH"),
     ("vidzoo-test", ["runs/x"], "key=value"),
@@ -192,16 +188,6 @@ def _run_bad(case: tuple[str, list[str], str], folder: Path) -> Outcome:
     return Outcome([prog, *argv], res.returncode, res.stderr, _tree_digest(root) != before, created)
 
 
-@pytest.fixture(scope="module")
-def outcomes(tmp_path_factory) -> dict[int, Outcome]:
-    """Every case run once, a few at a time (most of a case is interpreter start-up), keyed by its index."""
-    cases = dict(enumerate(CASES + ([] if cuda_visible() else GPU_CASES)))
-    base = tmp_path_factory.mktemp("bad-inputs")
-    with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 1)) as pool:
-        futures = {i: pool.submit(_run_bad, case, base / str(i)) for i, case in cases.items()}
-        return {i: f.result() for i, f in futures.items()}
-
-
 def _check(out: Outcome, expected: str) -> str:
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 2, f"{out.argv}: exit {out.returncode}\n{out.stderr[-3000:]}"
@@ -214,17 +200,17 @@ def _check(out: Outcome, expected: str) -> str:
 
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[f"{p} {' '.join(a)}" for p, a, _ in CASES])
 @pytest.mark.subprocess
-def test_bad_input_is_one_line_exit_2_and_changes_nothing(index, outcomes):
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(index, tmp_path):
     prog, _, expected = CASES[index]
-    line = _check(outcomes[index], expected)
+    line = _check(_run_bad(CASES[index], tmp_path), expected)
     assert line.startswith(Path(prog).name) or prog.startswith("tools/"), line
 
 
 @needs_cpu_only
 @pytest.mark.parametrize("index", range(len(GPU_CASES)), ids=[" ".join(a) for _, a, _ in GPU_CASES])
 @pytest.mark.subprocess
-def test_gpu_only_settings_are_refused_on_a_cpu_machine(index, outcomes):
-    line = _check(outcomes[len(CASES) + index], GPU_CASES[index][2])
+def test_gpu_only_settings_are_refused_on_a_cpu_machine(index, tmp_path):
+    line = _check(_run_bad(GPU_CASES[index], tmp_path), GPU_CASES[index][2])
     assert "no CUDA device" in line, line
 
 

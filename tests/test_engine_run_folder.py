@@ -37,9 +37,7 @@ def args(root: Path, out: Path, *extra: str) -> list[str]:
     ]
 
 
-# Most tests run tools/train.py and tools/test.py in child processes; one worker runs them all (`make test` uses
-# `--dist loadgroup`), so the module's trained run is made once.
-pytestmark = [pytest.mark.subprocess, pytest.mark.xdist_group("engine_run_folder")]
+pytestmark = pytest.mark.subprocess  # most tests run tools/train.py and tools/test.py in child processes
 
 
 def run_tool(tool: str, argv: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -17,9 +17,6 @@ from vidzoo.engine.experiment import build_trainer
 from vidzoo.interop.cli import extract_features_main
 from vidzoo.interop.features import FeatureOptions, clip_indices, extract_features, video_clips
 
-# One worker runs the module (`make test` uses `--dist loadgroup`), so its trained model is made once.
-pytestmark = pytest.mark.xdist_group("interop_features")
-
 
 def test_clip_indices_follow_the_c3d_protocol():
     assert [c[0] for c in clip_indices(40, 16, 1, 8)] == [0, 8, 16, 24]
@@ -96,8 +93,14 @@ def test_fc6_features_are_linearly_separable_and_a_killed_run_resumes(trained, t
     assert accuracy >= 0.9, accuracy
 
 
-def test_cli_shards_and_reports_bad_input_in_one_line(trained, tmp_path, capsys):
-    run, root = trained
+def test_cli_shards_and_reports_bad_input_in_one_line(synthetic_root, tmp_path, capsys):
+    """The command line on an untrained c3d_small checkpoint (what the features mean is the test above's)."""
+    root = synthetic_root
+    prep = {"mean": [0.45, 0.45, 0.45], "std": [0.225, 0.225, 0.225], "resize": 64, "crop_size": 56, "num_frames": 8,
+            "stride": 2}
+    run = save_checkpoint(tmp_path / "c3d", vidzoo.build_model("c3d_small", num_classes=9).state_dict(),
+                          {"model": {"name": "c3d_small", "kwargs": {}, "num_classes": 9}, "class_names": [],
+                           "preprocessing": prep})
     base = [f"checkpoint={run}", f"data={root / 'videos'}", f"list={root / 'splits' / 'testlist01.txt'}",
             "progress=false", "layer=fc7"]
     with pytest.raises(SystemExit) as exit_info:
