@@ -1,28 +1,25 @@
-"""Bad input a user can type, through the real command lines in subprocesses: each must end with exit
+"""Bad input a user can type, through the real command lines in child processes: each must end with exit
 status 2 and one line on stderr that names the key or flag (no traceback), and must leave every file
-it was shown untouched and create nothing (no run folder, no dataset cache)."""
+it was shown untouched and create nothing (no run folder, no dataset cache).
+
+Each command runs in a child forked from a warm interpreter (``cli_zygote.py``: torch, torchvision and Hydra
+imported once, vidzoo imported fresh in every child) and calls the command's real entry point with its argv;
+the console-script wrappers themselves are started by ``test_install.py`` and ``test_readme.py``."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_zygote import ENTRY_POINTS, Zygote
 
 from vidzoo.validation import cuda_visible
 
 REPO = Path(__file__).resolve().parents[1]
-ENTRY_POINTS = {"vidzoo-train": "vidzoo.cli:train_main", "vidzoo-test": "vidzoo.cli:test_main",
-                "vidzoo-extract-flow": "vidzoo.cli:extract_flow_main",
-                "vidzoo-prepare-dataset": "vidzoo.cli:prepare_dataset_main",
-                "vidzoo-eval-tracking": "vidzoo.eval.cli:main", "vidzoo-stream": "vidzoo.streaming.cli:main",
-                "vidzoo-import-weights": "vidzoo.interop.cli:import_weights_main",
-                "vidzoo-export": "vidzoo.interop.cli:export_main",
-                "vidzoo-extract-features": "vidzoo.interop.cli:extract_features_main"}
 TINY = ["trainer.epochs=1", "trainer.max_steps_per_epoch=2"]
 
 needs_cpu_only = pytest.mark.skipif(cuda_visible(), reason="the rule refuses a GPU-only setting on a CPU machine")
@@ -132,14 +129,10 @@ GPU_CASES = [
 ]
 
 
-def _command(prog: str) -> list[str]:
-    if prog.startswith("tools/"):
-        return [sys.executable, str(REPO / prog)]
-    script = Path(sys.executable).parent / prog
-    if script.is_file():
-        return [str(script)]
-    module, _, entry = ENTRY_POINTS[prog].partition(":")
-    return [sys.executable, "-c", f"import sys; sys.argv[0] = {prog!r}; from {module} import {entry}; {entry}()"]
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[Zygote]:
+    with Zygote() as z:
+        yield z
 
 
 def _make_sentinel_tree(root: Path) -> dict[str, Path]:
@@ -173,7 +166,7 @@ class Outcome:
     created: list[str]  # entries that appeared in the (empty) working folder or as the dataset cache
 
 
-def _run_bad(case: tuple[str, list[str], str], folder: Path) -> Outcome:
+def _run_bad(case: tuple[str, list[str], str], folder: Path, zygote: Zygote) -> Outcome:
     """Run one bad command in an empty folder beside its own sentinel tree."""
     prog, args, _ = case
     root = folder / "sentinel"
@@ -183,9 +176,10 @@ def _run_bad(case: tuple[str, list[str], str], folder: Path) -> Outcome:
     work.mkdir()
     env = {**os.environ, "PYTHONPATH": str(REPO), "VIDZOO_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
     argv = [a.format(**{k: str(v) for k, v in paths.items()}) for a in args]
-    res = subprocess.run([*_command(prog), *argv], capture_output=True, text=True, cwd=work, env=env, timeout=300)
+    returncode = zygote.run(prog, argv, work, env, folder / "stdout.txt", folder / "stderr.txt")
     created = [p.name for p in work.iterdir()] + (["$VIDZOO_CACHE"] if cache.exists() else [])
-    return Outcome([prog, *argv], res.returncode, res.stderr, _tree_digest(root) != before, created)
+    stderr = (folder / "stderr.txt").read_text()
+    return Outcome([prog, *argv], returncode, stderr, _tree_digest(root) != before, created)
 
 
 def _check(out: Outcome, expected: str) -> str:
@@ -200,17 +194,17 @@ def _check(out: Outcome, expected: str) -> str:
 
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[f"{p} {' '.join(a)}" for p, a, _ in CASES])
 @pytest.mark.subprocess
-def test_bad_input_is_one_line_exit_2_and_changes_nothing(index, tmp_path):
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(index, tmp_path, zygote):
     prog, _, expected = CASES[index]
-    line = _check(_run_bad(CASES[index], tmp_path), expected)
+    line = _check(_run_bad(CASES[index], tmp_path, zygote), expected)
     assert line.startswith(Path(prog).name) or prog.startswith("tools/"), line
 
 
 @needs_cpu_only
 @pytest.mark.parametrize("index", range(len(GPU_CASES)), ids=[" ".join(a) for _, a, _ in GPU_CASES])
 @pytest.mark.subprocess
-def test_gpu_only_settings_are_refused_on_a_cpu_machine(index, tmp_path):
-    line = _check(_run_bad(GPU_CASES[index], tmp_path), GPU_CASES[index][2])
+def test_gpu_only_settings_are_refused_on_a_cpu_machine(index, tmp_path, zygote):
+    line = _check(_run_bad(GPU_CASES[index], tmp_path, zygote), GPU_CASES[index][2])
     assert "no CUDA device" in line, line
 
 
