@@ -24,13 +24,13 @@ def test_mixer_off_keeps_hard_labels_and_smoothing_in_the_loss():
     mixer = BatchMixer.from_config(TrainerConfig(label_smoothing=0.1))
     x, y = _batch()
     out, targets = mixer(x, y, 3, epoch=0, batch=0)
-    assert out is x and targets is y and mixer.loss_fn.label_smoothing == 0.1
+    assert out is x and targets is y and mixer.loss_smoothing == 0.1
 
 
 def test_mixer_on_smooths_once_and_draws_from_seed_epoch_batch_rank():
     t = TrainerConfig(label_smoothing=0.1, mixup_alpha=0.8, cutmix_alpha=1.0, seed=5)
     mixer = BatchMixer.from_config(t)
-    assert mixer.loss_fn.label_smoothing == 0.0  # the soft targets carry it
+    assert mixer.loss_smoothing == 0.0  # the soft targets carry it
     x, y = _batch()
     a, ta = mixer(x, y, 3, epoch=2, batch=7)
     b, tb = BatchMixer.from_config(t)(x, y, 3, epoch=2, batch=7)

@@ -203,10 +203,10 @@ def declared_pairs(key: str, declared: Any, source_pairs: list[tuple[str, str]] 
     return pairs
 
 
-def _augmentation(data: DataConfig, flip_pairs: Any, reverse_pairs: Any) -> dict[str, Any]:
+def _augmentation(data: DataConfig, flip: float, flip_pairs: Any, reverse_pairs: Any) -> dict[str, Any]:
     """The training-only augmentation settings a checkpoint's preprocessing records (evaluation ignores them)."""
     return {
-        "flip": float(getattr(data, "flip", 0.5)),
+        "flip": flip,
         "flip_pairs": [list(p) for p in flip_pairs or []],
         "time_reversal": reverse_pairs is not None,
         "reverse_pairs": [list(p) for p in reverse_pairs or []],
@@ -279,6 +279,7 @@ def build_datasets(data: DataConfig, *, root: str | Path | None = None, seed: in
     # time_reversal / allow_overlap / clip_strides may be absent from configs stored before they existed
     allow_overlap = bool(getattr(data, "allow_overlap", False))
     time_reversal = bool(getattr(data, "time_reversal", False))
+    flip_prob = float(getattr(data, "flip", 0.5))
     if time_reversal and modality != "rgb":
         raise ConfigValueError(f"data.time_reversal supports RGB clips only, got data.modality={modality}")
     preprocessing = {
@@ -332,7 +333,7 @@ def build_datasets(data: DataConfig, *, root: str | Path | None = None, seed: in
         train = subset == "train"
         clip_sampler = build_sampler(sampler, train=train, num_frames=data.num_frames, stride=data.stride,
                                      test_clips=data.test_clips, seq_clips=data.seq_clips, clip_strides=clip_strides)
-        transform = _transform(data, train, float(getattr(data, "flip", 0.5)) if flip else 0.0, flip_map_from_pairs(class_names, flip_pairs),
+        transform = _transform(data, train, flip_prob if flip else 0.0, flip_map_from_pairs(class_names, flip_pairs),
                                flip_map_from_pairs(class_names, reverse_pairs), normalize)
         datasets[subset] = VideoDataset(
             records, clip_sampler, build_decoder(data.decoder) if modality != "flow" else None, transform,
@@ -340,7 +341,7 @@ def build_datasets(data: DataConfig, *, root: str | Path | None = None, seed: in
             flow_decoder=flow_decoder(records, data.flow_root) if modality != "rgb" else None,
             flow_length=data.flow_length,
         )
-    preprocessing["augment"] = _augmentation(data, flip_pairs, reverse_pairs)
+    preprocessing["augment"] = _augmentation(data, flip_prob, flip_pairs, reverse_pairs)
     check_disjoint(keys["train"], keys["test"], f"data.source={source} split {split} (root {root})",
                    allow_overlap)
     bundle = DataBundle(

@@ -75,11 +75,16 @@ class JointTrainSet(Dataset):
         return [label + offset for dataset, offset in self.parts for label in getattr(dataset, "labels", [])]
 
 
+def _folder(root: Any) -> str:
+    """``root`` as the folder it names, for comparing datasets; ``""`` when unset (None, empty or ``???``)."""
+    return "" if root in (None, "", "???") else str(Path(str(root)).expanduser())
+
+
 def check_joint(data: Any, *, check_files: bool = True) -> list[Any]:
     """The ``data.joint`` entries after the one-line checks: a known source with a root (``check_files``: set and a
     folder), not the primary dataset again, the primary's modality."""
     entries = list(getattr(data, "joint", None) or [])
-    seen = [(data.source, str(Path(str(data.root)).expanduser()) if data.root not in (None, "", "???") else "")]
+    seen = [(data.source, _folder(data.root))]
     for i, entry in enumerate(entries):
         key = f"data.joint.{i}"
         source, root = str(entry.source or ""), str(entry.root or "")
@@ -89,7 +94,7 @@ def check_joint(data: Any, *, check_files: bool = True) -> list[Any]:
             raise ConfigValueError(f"{key} ({source}) needs a root: set {key}.root=/path/to/{source}")
         if check_files and not Path(root).expanduser().is_dir():
             raise ConfigValueError(f"{key}.root={root} is not a directory; point it at the {source} dataset folder")
-        place = (source, str(Path(root).expanduser()) if root not in ("", "???") else "")
+        place = (source, _folder(root))
         same_folder = bool(place[1]) and place[1] in [r for _, r in seen]
         if same_folder or (source in _NAMED and source in [s for s, _ in seen]):
             raise ConfigValueError(f"{key}.source={source} is already a dataset of this run (data.source="

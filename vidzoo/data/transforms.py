@@ -333,12 +333,11 @@ def train_transform(
     jitter: ClipOp | None = None,
 ) -> ClipTransform:
     """Training: resize short side -> ``crop`` (default a random ``crop_size`` crop) -> horizontal flip with
-    probability ``flip`` (``True`` = 0.5, 0 = none; labels swapped via ``flip_map``) -> ``jitter`` (colour, if
+    probability ``flip`` (0 = none; labels swapped via ``flip_map``) -> ``jitter`` (colour, if
     given) -> time reversal with p=0.5 when ``reverse_map`` is given -> normalise (skipped with ``output_uint8``)."""
     ops: list[ClipOp] = [ResizeShortSide(resize), crop if crop is not None else RandomCrop(crop_size)]
-    p = 0.5 if flip is True else float(flip)
-    if p > 0:
-        ops.append(RandomHorizontalFlip(p, flip_map))
+    if flip > 0:
+        ops.append(RandomHorizontalFlip(float(flip), flip_map))
     if jitter is not None:
         ops.append(jitter)
     if reverse_map is not None:

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from vidzoo.data.augment import mix_batch
 
@@ -21,7 +20,7 @@ __all__ = ["BatchMixer"]
 
 class BatchMixer:
     """Mixes a prepared batch and gives its loss targets: soft ``(B, K)`` targets when mixing is on (smoothing
-    inside them, so the loss takes none of its own), else the hard labels for ``CrossEntropyLoss(label_smoothing)``.
+    inside them, so the loss must take none of its own: see ``loss_smoothing``), else the hard labels.
     """
 
     def __init__(self, *, mixup_alpha: float, cutmix_alpha: float, prob: float, switch_prob: float,
@@ -32,7 +31,7 @@ class BatchMixer:
         self.seed, self.rank = int(seed), int(rank)
         self.enabled = self.mixup_alpha > 0 or self.cutmix_alpha > 0
         # soft targets already hold the smoothing; hard ones get it from the loss
-        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=0.0 if self.enabled else self.label_smoothing)
+        self.loss_smoothing = 0.0 if self.enabled else self.label_smoothing
 
     @classmethod
     def from_config(cls, t: Any, rank: int = 0) -> "BatchMixer":

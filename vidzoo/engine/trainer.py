@@ -125,8 +125,7 @@ class Trainer:
         self.prepare = InputPreparer(self.device, tuple(mean), tuple(std), settings.channels_last)
         self.mixer = BatchMixer.from_config(settings, dist_info.rank)  # mixup / cutmix, off by default
         # smoothing in the loss, or inside the mixer's soft targets; one softmax per label block (data.joint)
-        self.loss_fn = (self.mixer.loss_fn if self.mixer.enabled
-                        else training_loss(settings.label_smoothing, meta.get("preprocessing")))
+        self.loss_fn = training_loss(self.mixer.loss_smoothing, meta.get("preprocessing"))
         self.out = Path(settings.output_dir)
         self.ckpt_dir = self.out / "checkpoints"
         self.state = TrainState()
